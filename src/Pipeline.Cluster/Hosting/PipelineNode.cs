@@ -1,0 +1,165 @@
+using Akka;
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Pipeline.Cluster.Coordinator;
+using Pipeline.Cluster.Protocol;
+using Pipeline.Cluster.Worker;
+using Pipeline.Jobs;
+
+namespace Pipeline.Cluster.Hosting;
+
+/// <summary>Registry key of the JobManager singleton proxy.</summary>
+public sealed class JobManagerProxy;
+
+/// <summary>Registry key of this node's worker actor.</summary>
+public sealed class WorkerActor;
+
+/// <summary>How one node starts: roles, address, seeds and configuration files. Command-line options win over HOCON.</summary>
+public sealed record NodeOptions
+{
+    public const string SystemName = "pipeline";
+    public bool Coordinator { get; init; }
+    public bool Worker { get; init; }
+    public bool Gpu { get; init; }
+    public string? Hostname { get; init; }
+    public string? PublicHostname { get; init; }
+    public int? Port { get; init; }
+    /// <summary>Seed node addresses (akka.tcp://pipeline@host:port). Empty with no configured seeds: the node joins itself.</summary>
+    public string[] SeedNodes { get; init; } = [];
+    /// <summary>Extra HOCON files layered over the built-in ones (later wins).</summary>
+    public string[] ConfigFiles { get; init; } = [];
+    /// <summary>Single-machine defaults (local.conf: loopback, random port).</summary>
+    public bool Local { get; init; }
+    /// <summary>Raw HOCON layered last (tests: serialize-messages, short timeouts).</summary>
+    public string? ExtraHocon { get; init; }
+    public string? WorkerName { get; init; }
+    public LogLevel MinimumLogLevel { get; init; } = LogLevel.Warning;
+
+    public string[] Roles
+    {
+        get
+        {
+            var roles = new List<string>();
+            if (Coordinator) roles.Add("coordinator");
+            if (Worker) roles.Add("worker");
+            if (Gpu) roles.Add("gpu");
+            return roles.ToArray();
+        }
+    }
+}
+
+/// <summary>Builds a Pipeline cluster node as a .NET generic host with Akka.Hosting.</summary>
+public static class PipelineNode
+{
+    public static string ConfigDirectory =>
+        Environment.GetEnvironmentVariable("PIPELINE_CONFIG_DIR") is { Length: > 0 } dir
+            ? dir
+            : Path.Combine(AppContext.BaseDirectory, "cluster-config");
+
+    /// <summary>The layered HOCON of a node: base, role files, local or user files, then the extra text.</summary>
+    public static Config LoadConfig(NodeOptions options)
+    {
+        var files = new List<string> { "base.conf" };
+        if (options.Coordinator) files.Add("coordinator.conf");
+        if (options.Worker) files.Add("worker.conf");
+        if (options.Local) files.Add("local.conf");
+        Config config = ConfigurationFactory.Empty;
+        foreach (var name in files)
+        {
+            var path = Path.Combine(ConfigDirectory, name);
+            if (!File.Exists(path)) throw new FileNotFoundException($"cluster configuration {path} is missing (set PIPELINE_CONFIG_DIR)", path);
+            config = ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(config);
+        }
+        foreach (var path in options.ConfigFiles)
+        {
+            if (!File.Exists(path)) throw new FileNotFoundException($"configuration file {path} does not exist", path);
+            config = ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(config);
+        }
+        if (!string.IsNullOrWhiteSpace(options.ExtraHocon))
+            config = ConfigurationFactory.ParseString(options.ExtraHocon).WithFallback(config);
+        return config;
+    }
+
+    public static IHost Build(NodeOptions options, IJobServices services)
+    {
+        var config = LoadConfig(options);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        Configure(builder.Services, options, config, services);
+        return builder.Build();
+    }
+
+    public static void Configure(IServiceCollection serviceCollection, NodeOptions options, Config config, IJobServices services)
+    {
+        var seeds = options.SeedNodes.Length > 0
+            ? options.SeedNodes
+            : config.GetStringList("akka.cluster.seed-nodes").ToArray();
+        if (seeds.Length == 0 && Environment.GetEnvironmentVariable("PIPELINE_SEED_NODES") is { Length: > 0 } envSeeds)
+            seeds = envSeeds.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries);
+        var coordinatorSettings = new CoordinatorSettings(
+            config.GetTimeSpan("pipeline.coordinator.lease", TimeSpan.FromSeconds(120)),
+            config.GetTimeSpan("pipeline.coordinator.tick", TimeSpan.FromSeconds(1)),
+            config.GetInt("pipeline.coordinator.max-attempt-failures", 3),
+            config.GetString("pipeline.coordinator.state-dir", "") is { Length: > 0 } stateDir ? stateDir : null);
+        var roles = options.Roles;
+
+        serviceCollection.AddSingleton(services);
+        serviceCollection.AddAkka(NodeOptions.SystemName, (akka, _) =>
+        {
+            akka.AddHocon(config, HoconAddMode.Prepend)
+                .WithRemoting(new RemoteOptions
+                {
+                    HostName = options.Hostname ?? config.GetString("akka.remote.dot-netty.tcp.hostname"),
+                    PublicHostName = options.PublicHostname ?? NullIfEmpty(config.GetString("akka.remote.dot-netty.tcp.public-hostname")),
+                    Port = options.Port ?? config.GetInt("akka.remote.dot-netty.tcp.port"),
+                })
+                .WithClustering(new ClusterOptions { Roles = roles, SeedNodes = seeds })
+                .WithSingletonProxy<JobManagerProxy>("job-manager", new ClusterSingletonOptions { Role = "coordinator" });
+            if (options.Coordinator)
+            {
+                akka.WithSingleton<JobManager>("job-manager",
+                    Props.Create(() => new JobManager(services, coordinatorSettings)),
+                    new ClusterSingletonOptions { Role = "coordinator" }, createProxyToo: false);
+            }
+            if (options.Worker)
+            {
+                akka.WithActors((system, registry) =>
+                {
+                    var proxy = registry.Get<JobManagerProxy>();
+                    var address = Akka.Cluster.Cluster.Get(system).SelfAddress;
+                    var name = options.WorkerName ?? $"{Environment.MachineName}:{address.Port}";
+                    var settings = new WorkerSettings(name, roles,
+                        Math.Max(1, config.GetInt("pipeline.worker.partitions-in-flight", 1)),
+                        Math.Max(0, config.GetInt("pipeline.worker.prefetch", 1)),
+                        config.GetTimeSpan("pipeline.worker.heartbeat", TimeSpan.FromSeconds(1)));
+                    var worker = system.ActorOf(Props.Create(() => new PartitionWorker(proxy, services, settings))
+                        .WithDispatcher("akka.actor.pipeline-dispatcher"), "worker");
+                    registry.Register<WorkerActor>(worker);
+                    // graceful exit: hand partitions back before the node leaves the cluster
+                    CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeClusterShutdown, "hand-back-partitions",
+                        async () =>
+                        {
+                            try { await worker.Ask<Done>(PartitionWorker.Drain.Instance, TimeSpan.FromSeconds(5)); }
+                            catch (Exception) { /* the worker is already gone */ }
+                            return Done.Instance;
+                        });
+                });
+            }
+            if (seeds.Length == 0)
+            {
+                // no seeds anywhere: a single-node cluster that joins itself (`pipeline run`, a lone coordinator)
+                akka.WithActors((system, _) => Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(system).SelfAddress));
+            }
+        });
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

@@ -1,0 +1,188 @@
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Pipeline.Cluster.Protocol;
+using Pipeline.Jobs;
+using Pipeline.Processing;
+
+namespace Pipeline.Cluster.Worker;
+
+public sealed record WorkerSettings(string Name, string[] Roles, int PartitionsInFlight, int Prefetch, TimeSpan Heartbeat);
+
+/// <summary>
+/// Pulls partitions from the JobManager and runs them through the partition processor, at most
+/// <see cref="WorkerSettings.PartitionsInFlight"/> at once with <see cref="WorkerSettings.Prefetch"/> more leased ahead.
+/// Processing runs as Tasks on the thread pool (never on the actor's dispatcher), and commits are re-sent every
+/// heartbeat until the coordinator acknowledges them, so a commit survives a coordinator hand-over.
+/// </summary>
+public sealed class PartitionWorker : ReceiveActor, IWithTimers
+{
+    private sealed class Attempt(WorkAssigned work)
+    {
+        public WorkAssigned Work { get; } = work;
+        public CancellationTokenSource Cancellation { get; } = new();
+        public int ImagesDone;
+        public bool Started { get; set; }
+        public string Key => $"{Work.JobId}/{Work.Partition.Id}#{Work.Attempt}";
+    }
+
+    private sealed record AttemptDone(string Key, PartitionOutcome Outcome);
+    private sealed record AttemptFailed(string Key, string Reason, bool Cancelled);
+    private sealed class Beat { public static readonly Beat Instance = new(); }
+
+    /// <summary>Asks the worker to hand back everything it holds (CoordinatedShutdown); replies Done.</summary>
+    public sealed class Drain { public static readonly Drain Instance = new(); }
+
+    private readonly IActorRef _coordinator;
+    private readonly IJobServices _services;
+    private readonly WorkerSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<Attempt> _held = [];
+    private readonly Dictionary<string, PartitionCommitted> _unacked = new(StringComparer.Ordinal);
+    private readonly Queue<(DateTimeOffset At, long Images)> _rateWindow = new();
+    private long _imagesDone;
+    private bool _draining;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public PartitionWorker(IActorRef coordinator, IJobServices services, WorkerSettings settings)
+    {
+        _coordinator = coordinator;
+        _services = services;
+        _settings = settings;
+
+        Receive<WorkAssigned>(OnAssigned);
+        Receive<AttemptDone>(OnDone);
+        Receive<AttemptFailed>(OnFailed);
+        Receive<CommitAck>(OnAck);
+        Receive<AbandonJob>(abandon =>
+        {
+            foreach (var attempt in _held.Where(a => a.Work.JobId == abandon.JobId).ToList())
+            {
+                attempt.Cancellation.Cancel();
+                _held.Remove(attempt);
+            }
+            foreach (var key in _unacked.Keys.Where(k => k.StartsWith(abandon.JobId + "/", StringComparison.Ordinal)).ToList())
+                _unacked.Remove(key);
+            StartNext();
+        });
+        Receive<Beat>(_ => OnBeat());
+        Receive<Drain>(_ =>
+        {
+            _draining = true;
+            foreach (var attempt in _held)
+            {
+                attempt.Cancellation.Cancel();
+                _coordinator.Tell(new ReleasePartition(attempt.Work.JobId, attempt.Work.Partition.Id, attempt.Work.Attempt, _settings.Name));
+            }
+            _log.Info("draining: handed back {0} partition(s)", _held.Count);
+            _held.Clear();
+            Sender.Tell(Done.Instance);
+        });
+    }
+
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer("beat", Beat.Instance, TimeSpan.Zero, _settings.Heartbeat);
+    }
+
+    protected override void PostStop()
+    {
+        foreach (var attempt in _held) attempt.Cancellation.Cancel();
+    }
+
+    private int FreeSlots => _draining ? 0 : Math.Max(0, _settings.PartitionsInFlight + _settings.Prefetch - _held.Count);
+
+    private void OnBeat()
+    {
+        var held = _held.Select(a => new HeldPartition(a.Work.JobId, a.Work.Partition.Id, a.Work.Attempt, Volatile.Read(ref a.ImagesDone))).ToArray();
+        var now = DateTimeOffset.UtcNow;
+        var done = Interlocked.Read(ref _imagesDone) + held.Sum(h => (long)h.ImagesDone);
+        _rateWindow.Enqueue((now, done));
+        while (_rateWindow.Count > 1 && now - _rateWindow.Peek().At > TimeSpan.FromSeconds(20)) _rateWindow.Dequeue();
+        var first = _rateWindow.Peek();
+        var span = (now - first.At).TotalSeconds;
+        var rate = span > 0.5 ? Math.Max(0, done - first.Images) / span : 0;
+        _coordinator.Tell(new WorkerHeartbeat(_settings.Name, _settings.Roles, held, done, rate));
+        foreach (var commit in _unacked.Values) _coordinator.Tell(commit);
+        if (FreeSlots > 0) _coordinator.Tell(new RequestWork(_settings.Name, FreeSlots, _settings.Roles));
+    }
+
+    private void OnAssigned(WorkAssigned work)
+    {
+        if (_draining)
+        {
+            Sender.Tell(new ReleasePartition(work.JobId, work.Partition.Id, work.Attempt, _settings.Name));
+            return;
+        }
+        _held.Add(new Attempt(work));
+        StartNext();
+    }
+
+    private void StartNext()
+    {
+        var running = _held.Count(a => a.Started);
+        foreach (var attempt in _held)
+        {
+            if (running >= _settings.PartitionsInFlight) break;
+            if (attempt.Started) continue;
+            attempt.Started = true;
+            running++;
+            Start(attempt);
+        }
+    }
+
+    private void Start(Attempt attempt)
+    {
+        var work = new PartitionWork(attempt.Work.JobId, attempt.Work.Spec, attempt.Work.Partition, attempt.Work.Attempt, _settings.Name);
+        var progress = new Progress(attempt);
+        var key = attempt.Key;
+        var token = attempt.Cancellation.Token;
+        _log.Info("processing {0} ({1} images)", key, attempt.Work.Partition.Images);
+        Task.Run(() => _services.ExecuteAsync(work, progress, token), token).ContinueWith(t =>
+            t.IsCompletedSuccessfully
+                ? new AttemptDone(key, t.Result)
+                : (object)new AttemptFailed(key, t.Exception?.GetBaseException().Message ?? "cancelled", t.IsCanceled || token.IsCancellationRequested),
+            TaskScheduler.Default).PipeTo(Self);
+    }
+
+    private sealed class Progress(Attempt attempt) : IProgress<int>
+    {
+        public void Report(int value) => Volatile.Write(ref attempt.ImagesDone, value);
+    }
+
+    private void OnDone(AttemptDone done)
+    {
+        var attempt = _held.Find(a => a.Key == done.Key);
+        if (attempt is null) return; // abandoned meanwhile
+        _held.Remove(attempt);
+        Interlocked.Add(ref _imagesDone, done.Outcome.Rows + done.Outcome.Quarantined);
+        var commit = new PartitionCommitted(attempt.Work.JobId, done.Outcome);
+        _unacked[done.Key] = commit;
+        _coordinator.Tell(commit);
+        _log.Info("committed {0}: {1} rows, {2} quarantined in {3:F1}s", done.Key, done.Outcome.Rows, done.Outcome.Quarantined, done.Outcome.Seconds);
+        StartNext();
+        if (FreeSlots > 0) _coordinator.Tell(new RequestWork(_settings.Name, FreeSlots, _settings.Roles));
+    }
+
+    private void OnFailed(AttemptFailed failed)
+    {
+        var attempt = _held.Find(a => a.Key == failed.Key);
+        if (attempt is null) return;
+        _held.Remove(attempt);
+        if (!failed.Cancelled)
+        {
+            _log.Error("{0} failed: {1}", failed.Key, failed.Reason);
+            _coordinator.Tell(new PartitionFailed(attempt.Work.JobId, attempt.Work.Partition.Id, attempt.Work.Attempt, _settings.Name, failed.Reason));
+        }
+        StartNext();
+    }
+
+    private void OnAck(CommitAck ack)
+    {
+        var key = $"{ack.JobId}/{ack.PartitionId}#{ack.Attempt}";
+        if (!_unacked.Remove(key)) return;
+        // a duplicate's part is never read by the merge (another attempt's part is the recorded one)
+        if (ack.Verdict is "duplicate" or "invalid") _log.Info("{0} was not recorded ({1})", key, ack.Verdict);
+    }
+}

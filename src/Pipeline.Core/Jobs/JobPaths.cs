@@ -1,0 +1,15 @@
+namespace Pipeline.Jobs;
+
+/// <summary>Where a job keeps its files under the output folder (DESIGN.md "Output layout").</summary>
+public sealed class JobPaths(string output)
+{
+    public string Output { get; } = Path.GetFullPath(output);
+    /// <summary>Coordinator state: job file, plan, journal. Internal, not part of the dataset.</summary>
+    public string StateDir => Path.Combine(Output, "_pipeline");
+    public string JobFile => Path.Combine(StateDir, "job.json");
+    public string PlanDir => Path.Combine(StateDir, "plan");
+    public string JournalFile => Path.Combine(StateDir, "journal.jsonl");
+    public string PartsDir => Path.Combine(Output, "parts");
+    public string DatasetDir => Path.Combine(Output, "dataset");
+    public string SuccessFile => Path.Combine(DatasetDir, "_SUCCESS");
+}
