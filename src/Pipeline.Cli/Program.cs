@@ -1,1 +1,39 @@
-return 0;
+using Pipeline.Cli.Commands;
+using Spectre.Console.Cli;
+
+var app = new CommandApp();
+app.Configure(config =>
+{
+    config.SetApplicationName("pipeline");
+    config.PropagateExceptions();
+    config.AddCommand<SynthCommand>("synth")
+        .WithDescription("Write an iNat2017-shaped corpus: the release's JSON files and the JPEG tree.")
+        .WithExample("synth", "--out", "corpus", "--scale", "0.01")
+        .WithExample("synth", "--out", "full", "--scale", "1", "--no-images");
+    config.AddCommand<StatsCommand>("stats")
+        .WithDescription("The paper's Table 1 imbalance, Table 2 and Figure 2 figures, from the corpus JSON alone.")
+        .WithExample("stats", "--corpus", "corpus", "--json");
+    config.AddCommand<RunCommand>("run")
+        .WithDescription("Run the main job in one process on an embedded single-node cluster (with no corpus: a generated demo corpus).")
+        .WithExample("run")
+        .WithExample("run", "--corpus", "corpus", "--out", "out", "--model", "none");
+    config.AddCommand<NodeCommand>("node")
+        .WithDescription("Start one long-running cluster node (coordinator or worker).")
+        .WithExample("node", "--role", "coordinator", "--port", "4053")
+        .WithExample("node", "--role", "worker", "--seed", "akka.tcp://pipeline@127.0.0.1:4053");
+});
+
+try
+{
+    return await app.RunAsync(args);
+}
+catch (Exception e) when (e is CommandAppException or UserFacingException)
+{
+    Console.Error.WriteLine($"pipeline: {e.Message}");
+    return 2;
+}
+catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or IOException)
+{
+    Console.Error.WriteLine($"pipeline: {e.Message}");
+    return 1;
+}

@@ -1,0 +1,135 @@
+using System.ComponentModel;
+using System.Globalization;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Pipeline.Cluster.Hosting;
+using Pipeline.Cluster.Protocol;
+using Pipeline.Jobs;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Pipeline.Cli.Commands;
+
+/// <summary>`pipeline run`: the whole job in one process, on an embedded cluster over loopback TCP.</summary>
+public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
+{
+    public sealed class Settings : JobOptions
+    {
+        [CommandOption("--workers <N>")]
+        [Description("Worker nodes in the embedded cluster; the machine's cores are shared among them. Default: 1")]
+        [DefaultValue(1)]
+        public int Workers { get; init; } = 1;
+
+        [CommandOption("--threads <N>")]
+        [Description("Cores for decoding in all. Default: all cores")]
+        public int? Threads { get; init; }
+
+        [CommandOption("--config <FILE>")]
+        [Description("Extra HOCON file layered over cluster-config/")]
+        public string? Config { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellation)
+    {
+        if (settings.Workers < 1) throw new UserFacingException("--workers must be at least 1");
+        var output = settings.Out ?? "pipeline-output";
+        var corpus = settings.Corpus;
+        if (corpus is null)
+        {
+            corpus = Path.Combine(output, "demo-corpus");
+            if (!File.Exists(Path.Combine(corpus, "train2017.json")))
+            {
+                AnsiConsole.MarkupLine($"No --corpus given: generating a small demo corpus in [bold]{Markup.Escape(corpus)}[/]");
+                SynthCommand.GenerateDemo(corpus);
+            }
+        }
+        else if (!Directory.Exists(corpus))
+        {
+            throw new UserFacingException($"corpus folder {corpus} does not exist");
+        }
+        var spec = settings.ToSpec(corpus, output);
+        var threads = settings.Threads ?? Environment.ProcessorCount;
+        var perWorker = Math.Max(1, threads / settings.Workers);
+        var configFiles = settings.Config is null ? Array.Empty<string>() : [settings.Config];
+
+        // node 0 holds the coordinator singleton and the first worker; more workers join it over loopback TCP
+        var hosts = new List<IHost>();
+        try
+        {
+            var first = PipelineNode.Build(new NodeOptions
+            {
+                Coordinator = true, Worker = true, Local = true, ConfigFiles = configFiles, WorkerName = "worker-1",
+            }, JobServices.Create(perWorker));
+            await first.StartAsync(cancellation);
+            hosts.Add(first);
+            var system = first.Services.GetRequiredService<ActorSystem>();
+            var seed = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
+            for (var i = 2; i <= settings.Workers; i++)
+            {
+                var worker = PipelineNode.Build(new NodeOptions
+                {
+                    Worker = true, Local = true, ConfigFiles = configFiles, SeedNodes = [seed], WorkerName = $"worker-{i}",
+                }, JobServices.Create(perWorker));
+                await worker.StartAsync(cancellation);
+                hosts.Add(worker);
+            }
+            var proxy = first.Services.GetRequiredService<ActorRegistry>().Get<JobManagerProxy>();
+            var reply = await proxy.Ask<object>(new SubmitJob(spec), TimeSpan.FromMinutes(10), cancellation);
+            if (reply is JobRejected rejected) throw new UserFacingException($"job rejected: {rejected.Reason}");
+            var accepted = (JobAccepted)reply;
+            AnsiConsole.MarkupLine($"Job [bold]{accepted.JobId}[/]: {Markup.Escape(spec.Corpus)} -> {Markup.Escape(spec.Output)} " +
+                                   $"({settings.Workers} worker(s), {threads} cores, model {Markup.Escape(spec.Model)}, device {spec.Device})");
+            var status = await WatchAsync(proxy, cancellation);
+            PrintSummary(status);
+            return status.State == JobStates.Succeeded ? 0 : 1;
+        }
+        finally
+        {
+            for (var i = hosts.Count - 1; i >= 0; i--)
+            {
+                await hosts[i].StopAsync(CancellationToken.None);
+                hosts[i].Dispose();
+            }
+        }
+    }
+
+    public static async Task<JobStatus> WatchAsync(IActorRef proxy, CancellationToken cancellation)
+    {
+        var view = new StatusView();
+        while (true)
+        {
+            var status = await proxy.Ask<JobStatus>(GetJobStatus.Instance, TimeSpan.FromSeconds(30), cancellation);
+            view.Update(status);
+            if (status.IsFinished)
+            {
+                view.Finish();
+                return status;
+            }
+            await Task.Delay(500, cancellation);
+        }
+    }
+
+    public static void PrintSummary(JobStatus s)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (s.State != JobStates.Succeeded)
+        {
+            AnsiConsole.MarkupLine($"[red]Job {s.JobId} {s.State}[/]: {Markup.Escape(s.Error ?? "")}");
+            AnsiConsole.MarkupLine("The dataset folder has no _SUCCESS; rerun the same command to resume from the committed partitions.");
+            return;
+        }
+        var table = new Table().HideHeaders().AddColumn("").AddColumn("");
+        table.AddRow("job", s.JobId ?? "");
+        table.AddRow("images", s.Images.ToString("N0", inv));
+        table.AddRow("rows", s.Rows.ToString("N0", inv));
+        table.AddRow("quarantined", s.Quarantined.ToString("N0", inv) +
+            (s.QuarantineByKind.Count > 0 ? " (" + string.Join(", ", s.QuarantineByKind.Select(k => $"{k.Key} {k.Value}")) + ")" : ""));
+        table.AddRow("wall time", StatusView.FormatDuration(s.ElapsedSeconds));
+        table.AddRow("throughput", (s.ElapsedSeconds > 0 ? s.Images / s.ElapsedSeconds : 0).ToString("N0", inv) + " images/s");
+        table.AddRow("dataset", Markup.Escape(s.Dataset ?? ""));
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"Read it with DuckDB: [grey]SELECT split, supercategory, count(*) FROM read_parquet('{Markup.Escape(s.Dataset ?? "")}/images/**/*.parquet', hive_partitioning=true) GROUP BY ALL;[/]");
+    }
+}
