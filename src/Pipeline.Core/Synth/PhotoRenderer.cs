@@ -16,7 +16,11 @@ internal sealed class PhotoRenderer
     private readonly JpegEncoder _encoder;
     private readonly MemoryStream _jpeg = new(256 * 1024);
     private Rgb24[] _pixels = [];
-    private float[] _coarseLattice = [], _fineLattice = [], _coarseRow = [], _fineRow = [];
+    private float[] _coarseLattice = [], _midLattice = [], _fineLattice = [], _coarseRow = [], _midRow = [], _fineRow = [];
+
+    // per image column: lattice cell and smoothstep weight of each octave, so the pixel loop only looks them up
+    private int[] _coarseColumn = [], _midColumn = [], _fineColumn = [];
+    private float[] _coarseWeight = [], _midWeight = [], _fineWeight = [];
 
     public PhotoRenderer(int quality) =>
         _encoder = new JpegEncoder { Quality = quality, ColorType = JpegColorType.YCbCrRatio420 };
@@ -53,6 +57,8 @@ internal sealed class PhotoRenderer
         DrawBackground(pixels, width, height, habitat, exposure, cast, longSide, ref random);
         int clutter = habitat.Clutter + random.NextInt(4);
         for (int c = 0; c < clutter; c++) DrawClutter(pixels, width, height, habitat, exposure, cast, longSide, ref random);
+        int strokes = habitat.Strokes == 0 ? 0 : habitat.Strokes / 2 + random.NextInt(habitat.Strokes);
+        for (int s = 0; s < strokes; s++) DrawStroke(pixels, width, height, habitat, exposure, cast, longSide, ref random);
 
         SpeciesLook look = SpeciesLook.For(planned.Species.Id);
         float grain = habitat.Grain;
@@ -74,47 +80,43 @@ internal sealed class PhotoRenderer
         Vector3 bottom = Jitter(habitat.Bottom, exposure, cast, ref random);
         Vector3 blotch = Jitter(habitat.Blotch, exposure, cast, ref random);
 
-        // coarse lattice in 0..1 (where blotches are), fine lattice in -1..1 (texture), both bilinear with smoothstep
+        // value noise in three octaves: coarse 0..1 (where blotches are), mid and fine -1..1 (texture);
+        // the mid cell is 2.7 fine cells so the two lattices never line up into visible squares
         float coarseCell = longSide / habitat.CoarseCells;
         float fineCell = Math.Max(2f, habitat.FineCellPixels * longSide / SynthOptions.DefaultMaxSide);
-        int coarseColumns = (int)(width / coarseCell) + 2, coarseRows = (int)(height / coarseCell) + 2;
-        int fineColumns = (int)(width / fineCell) + 2, fineRows = (int)(height / fineCell) + 2;
-        EnsureCapacity(ref _coarseLattice, coarseColumns * coarseRows);
-        EnsureCapacity(ref _fineLattice, fineColumns * fineRows);
-        EnsureCapacity(ref _coarseRow, coarseColumns);
-        EnsureCapacity(ref _fineRow, fineColumns);
-        for (int i = 0; i < coarseColumns * coarseRows; i++) _coarseLattice[i] = (float)random.NextDouble();
-        for (int i = 0; i < fineColumns * fineRows; i++) _fineLattice[i] = (float)random.NextDouble() * 2f - 1f;
+        float midCell = fineCell * 2.7f;
+        int coarseColumns = PrepareOctave(ref _coarseLattice, ref _coarseColumn, ref _coarseWeight, ref _coarseRow, coarseCell, width, height, 0f, ref random);
+        int midColumns = PrepareOctave(ref _midLattice, ref _midColumn, ref _midWeight, ref _midRow, midCell, width, height, -1f, ref random);
+        int fineColumns = PrepareOctave(ref _fineLattice, ref _fineColumn, ref _fineWeight, ref _fineRow, fineCell, width, height, -1f, ref random);
 
-        float inverseCoarse = 1f / coarseCell, inverseFine = 1f / fineCell;
-        float strength = habitat.BlotchStrength, fineAmplitude = habitat.FineAmplitude;
+        float strength = habitat.BlotchStrength, fineAmplitude = habitat.FineAmplitude, midAmplitude = habitat.FineAmplitude * 0.6f;
         // triangular grain from two bytes: sum - 255 spans -255..255
         float grainScale = habitat.Grain / 255f;
         float chromaScale = habitat.Grain / 96f;
         ulong noise = random.NextUInt64() | 1;
-        Span<float> coarseRow = _coarseRow.AsSpan(0, coarseColumns);
-        Span<float> fineRow = _fineRow.AsSpan(0, fineColumns);
+        Span<float> coarseRow = _coarseRow.AsSpan(0, coarseColumns), midRow = _midRow.AsSpan(0, midColumns), fineRow = _fineRow.AsSpan(0, fineColumns);
+        ReadOnlySpan<int> coarseColumn = _coarseColumn.AsSpan(0, width), midColumn = _midColumn.AsSpan(0, width), fineColumn = _fineColumn.AsSpan(0, width);
+        ReadOnlySpan<float> coarseWeight = _coarseWeight.AsSpan(0, width), midWeight = _midWeight.AsSpan(0, width), fineWeight = _fineWeight.AsSpan(0, width);
         for (int y = 0; y < height; y++)
         {
             float t = (y + 0.5f) / height;
             Vector3 rowColour = top + (bottom - top) * t;
             Vector3 towardBlotch = (blotch - rowColour) * strength;
-            InterpolateRow(_coarseLattice, coarseColumns, y * inverseCoarse, coarseRow);
-            InterpolateRow(_fineLattice, fineColumns, y * inverseFine, fineRow);
+            InterpolateRow(_coarseLattice, coarseColumns, y / coarseCell, coarseRow);
+            InterpolateRow(_midLattice, midColumns, y / midCell, midRow);
+            InterpolateRow(_fineLattice, fineColumns, y / fineCell, fineRow);
             Span<Rgb24> row = pixels.Slice(y * width, width);
             for (int x = 0; x < width; x++)
             {
-                float cx = x * inverseCoarse;
-                int ci = (int)cx;
-                float coarse = Lerp(coarseRow[ci], coarseRow[ci + 1], Smooth(cx - ci));
-                float fx = x * inverseFine;
-                int fi = (int)fx;
-                float fine = Lerp(fineRow[fi], fineRow[fi + 1], Smooth(fx - fi));
+                int ci = coarseColumn[x], mi = midColumn[x], fi = fineColumn[x];
+                float coarse = Lerp(coarseRow[ci], coarseRow[ci + 1], coarseWeight[x]);
+                float texture = Lerp(fineRow[fi], fineRow[fi + 1], fineWeight[x]) * fineAmplitude
+                    + Lerp(midRow[mi], midRow[mi + 1], midWeight[x]) * midAmplitude;
 
                 noise ^= noise << 13;
                 noise ^= noise >> 7;
                 noise ^= noise << 17;
-                float luminance = fine * fineAmplitude + ((int)(noise & 0xFF) + (int)((noise >> 8) & 0xFF) - 255) * grainScale;
+                float luminance = texture + ((int)(noise & 0xFF) + (int)((noise >> 8) & 0xFF) - 255) * grainScale;
                 float chromaRed = ((int)((noise >> 16) & 0x3F) - 32) * chromaScale;
                 float chromaBlue = ((int)((noise >> 24) & 0x3F) - 32) * chromaScale;
                 row[x] = new Rgb24(
@@ -122,6 +124,58 @@ internal sealed class PhotoRenderer
                     ToByte(rowColour.Y + towardBlotch.Y * coarse + luminance),
                     ToByte(rowColour.Z + towardBlotch.Z * coarse + luminance + chromaBlue));
             }
+        }
+    }
+
+    /// <summary>Fills one octave's random lattice (values lowest..1) and its per-column cell and weight; returns the lattice width.</summary>
+    private static int PrepareOctave(ref float[] lattice, ref int[] columnCell, ref float[] columnWeight, ref float[] row, float cell, int width, int height, float lowest, ref SynthRandom random)
+    {
+        int columns = (int)(width / cell) + 2, rows = (int)(height / cell) + 2;
+        EnsureCapacity(ref lattice, columns * rows);
+        EnsureCapacity(ref row, columns);
+        EnsureCapacity(ref columnWeight, width);
+        if (columnCell.Length < width) columnCell = new int[width];
+
+        float span = 1f - lowest;
+        for (int i = 0; i < columns * rows; i++) lattice[i] = lowest + span * (float)random.NextDouble();
+        for (int x = 0; x < width; x++)
+        {
+            float position = x / cell;
+            int index = (int)position;
+            columnCell[x] = index;
+            columnWeight[x] = Smooth(position - index);
+        }
+
+        return columns;
+    }
+
+    /// <summary>A thin, slightly curved line: grass blade, twig, stem, fin ray. Gives the background photo-like edges.</summary>
+    private static void DrawStroke(Span<Rgb24> pixels, int width, int height, Habitat habitat, float exposure, Vector3 cast, float longSide, ref SynthRandom random)
+    {
+        float x = (float)random.NextDouble(0, width), y = (float)random.NextDouble(0, height);
+        float length = longSide * (float)random.NextDouble(0.05, 0.3);
+        float angle = (float)random.NextDouble(0, 2 * Math.PI);
+        float bend = (float)(0.004 * random.NextGaussian());
+        int thickness = 1 + random.NextInt(3);
+        Vector3 colour = Jitter((random.NextDouble() < 0.5 ? habitat.Bottom * 0.6f : habitat.Blotch * 1.15f), exposure, cast, ref random);
+        var stroke = new Rgb24(ToByte(colour.X), ToByte(colour.Y), ToByte(colour.Z));
+        for (float step = 0; step < length; step += 0.7f)
+        {
+            int px = (int)x, py = (int)y;
+            for (int dy = 0; dy < thickness; dy++)
+            {
+                int yy = py + dy;
+                if ((uint)yy >= (uint)height) continue;
+                for (int dx = 0; dx < thickness; dx++)
+                {
+                    int xx = px + dx;
+                    if ((uint)xx < (uint)width) pixels[yy * width + xx] = stroke;
+                }
+            }
+
+            x += 0.7f * MathF.Cos(angle);
+            y += 0.7f * MathF.Sin(angle);
+            angle += bend;
         }
     }
 

@@ -6,7 +6,7 @@ namespace Pipeline.Tests.Synth;
 public sealed class PhotoRendererTests
 {
     [Fact]
-    public void Species_of_one_super_class_are_told_apart_by_colour_alone_far_above_chance()
+    public void Species_of_one_super_class_are_told_apart_by_the_colours_in_their_boxes_far_above_chance()
     {
         const int speciesCount = 8, perSpecies = 8, width = 160, height = 120;
         Species[] species = SpeciesCatalog.Species.Where(s => s.Supercategory == "Insecta").Take(speciesCount).ToArray();
@@ -28,7 +28,7 @@ public sealed class PhotoRendererTests
         for (int i = 0; i < images.Length; i++)
         {
             renderer.Draw(plan, images[i], pixels);
-            features[i] = ColourHistogram(pixels);
+            features[i] = ColourHistogram(pixels, width, boxes[i]);
         }
 
         // leave-one-out nearest centroid on a 64-bin colour histogram: chance is 1 in 8
@@ -92,11 +92,20 @@ public sealed class PhotoRendererTests
         Assert.True(first.AsSpan().SequenceEqual(second));
     }
 
-    private static double[] ColourHistogram(Rgb24[] pixels)
+    /// <summary>64-bin colour histogram of the annotated box, where the organism is drawn.</summary>
+    private static double[] ColourHistogram(Rgb24[] pixels, int width, PixelBox box)
     {
         var histogram = new double[64];
-        foreach (Rgb24 p in pixels) histogram[(p.R >> 6) * 16 + (p.G >> 6) * 4 + (p.B >> 6)]++;
-        for (int i = 0; i < histogram.Length; i++) histogram[i] /= pixels.Length;
+        for (int y = box.Y; y < box.Y + box.Height; y++)
+        {
+            for (int x = box.X; x < box.X + box.Width; x++)
+            {
+                Rgb24 p = pixels[y * width + x];
+                histogram[(p.R >> 6) * 16 + (p.G >> 6) * 4 + (p.B >> 6)]++;
+            }
+        }
+
+        for (int i = 0; i < histogram.Length; i++) histogram[i] /= box.Width * box.Height;
         return histogram;
     }
 }
