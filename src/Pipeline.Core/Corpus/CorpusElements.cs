@@ -2,8 +2,11 @@ using System.Text.Json;
 
 namespace Pipeline.Corpus;
 
-/// <summary>An element of an <c>images</c> array; <see cref="Offset"/> is its byte offset in the file.</summary>
-internal readonly record struct ImageElement(long Id, int Width, int Height, string? FileName, long Offset);
+/// <summary>
+/// An element of an <c>images</c> array; <see cref="Offset"/> is its byte offset in the file. FileName is null when
+/// it was not asked for and is safe; <see cref="FileNameProblem"/> says why it may not be used, or is null.
+/// </summary>
+internal readonly record struct ImageElement(long Id, int Width, int Height, string? FileName, string? FileNameProblem, long Offset);
 
 /// <summary>An element of a label file's <c>annotations</c> array (one label per image).</summary>
 internal readonly record struct LabelElement(long Id, long ImageId, int CategoryId, long Offset);
@@ -46,18 +49,25 @@ internal static class CorpusElements
         long offset = cursor.TokenOffset(ref reader);
         long id = 0;
         int width = 0, height = 0;
-        string? fileName = null;
+        string? fileName = null, fileNameProblem = null;
         int seen = 0;
         while (NextField(cursor, ref reader))
         {
             if (reader.ValueTextEquals("id"u8)) { id = cursor.ReadInt64(ref reader, "image", "id"); seen |= 1; }
             else if (reader.ValueTextEquals("width"u8)) { width = cursor.ReadInt32(ref reader, "image", "width"); seen |= 2; }
             else if (reader.ValueTextEquals("height"u8)) { height = cursor.ReadInt32(ref reader, "image", "height"); seen |= 4; }
-            else if (reader.ValueTextEquals("file_name"u8)) { fileName = cursor.ReadString(ref reader, "image", "file_name", withFileName); seen |= 8; }
+            else if (reader.ValueTextEquals("file_name"u8))
+            {
+                // Checked in place; a string is made only when asked for or when it goes into an issue message.
+                ReadOnlySpan<char> chars = cursor.ReadStringChars(ref reader, "image", "file_name");
+                fileNameProblem = CorpusPaths.FileNameProblem(chars);
+                fileName = withFileName || fileNameProblem is not null ? new string(chars) : null;
+                seen |= 8;
+            }
             else SkipField(cursor, ref reader);
         }
         RequireAll(cursor, offset, "image", seen, 0b1111, ImageFields);
-        return new ImageElement(id, width, height, fileName, offset);
+        return new ImageElement(id, width, height, fileName, fileNameProblem, offset);
     }
 
     public static LabelElement ReadLabel(JsonFileCursor cursor, ref Utf8JsonReader reader)

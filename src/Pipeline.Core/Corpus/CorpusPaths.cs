@@ -8,9 +8,13 @@ namespace Pipeline.Corpus;
 public static class CorpusPaths
 {
     /// <summary>Why <paramref name="fileName"/> may not be used under the corpus root, or null when it is safe.</summary>
-    public static string? FileNameProblem(string? fileName)
+    public static string? FileNameProblem(string? fileName) =>
+        fileName is null ? "file_name is empty" : FileNameProblem(fileName.AsSpan());
+
+    /// <inheritdoc cref="FileNameProblem(string?)"/>
+    public static string? FileNameProblem(ReadOnlySpan<char> fileName)
     {
-        if (string.IsNullOrWhiteSpace(fileName))
+        if (fileName.IsWhiteSpace())
             return "file_name is empty";
         if (fileName.Contains('\0'))
             return "file_name contains a NUL character";

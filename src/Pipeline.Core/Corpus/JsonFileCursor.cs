@@ -36,6 +36,7 @@ internal sealed class JsonFileCursor : IDisposable
     private bool _rootStarted;
     private bool _rootEnded;
     private CorpusSection _openSection;
+    private char[] _chars = new char[256];
 
     public JsonFileCursor(string path)
     {
@@ -195,17 +196,38 @@ internal sealed class JsonFileCursor : IDisposable
         return value;
     }
 
-    /// <summary>Reads a string value; with <paramref name="materialize"/> false only its type is checked.</summary>
-    public string? ReadString(ref Utf8JsonReader reader, string element, string field, bool materialize = true)
+    public string ReadString(ref Utf8JsonReader reader, string element, string field)
     {
         ReadRequired(ref reader);
         if (reader.TokenType != JsonTokenType.String)
             throw Error(ref reader, $"{element} field '{field}' must be a string, found {Describe(ref reader)}");
-        if (!materialize)
-            return null;
         try
         {
-            return reader.GetString();
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw Error(ref reader, $"{element} field '{field}' is not valid UTF-8 text: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Reads a string value into a buffer the cursor reuses, without allocating a string; the span is valid until the
+    /// next call.
+    /// </summary>
+    public ReadOnlySpan<char> ReadStringChars(ref Utf8JsonReader reader, string element, string field)
+    {
+        ReadRequired(ref reader);
+        if (reader.TokenType != JsonTokenType.String)
+            throw Error(ref reader, $"{element} field '{field}' must be a string, found {Describe(ref reader)}");
+        // Unescaped UTF-16 never needs more chars than the raw UTF-8 has bytes.
+        int maxChars = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        if (_chars.Length < maxChars)
+            _chars = new char[Math.Max(maxChars, 2 * _chars.Length)];
+        try
+        {
+            int written = reader.CopyString(_chars);
+            return _chars.AsSpan(0, written);
         }
         catch (InvalidOperationException e)
         {

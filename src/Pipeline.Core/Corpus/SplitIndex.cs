@@ -1,41 +1,48 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Pipeline.Corpus;
 
 /// <summary>
 /// Pass 1 of reading one split: the compact join maps built from its label file and box file, so that pass 2 can
-/// stream the images in file order and attach label and boxes to each. Per image it holds an id->ordinal entry and
-/// one category int; boxes live in one array sorted by image (a CSR layout), with no per-annotation objects.
-/// Every issue of the split is found and counted here, so counts do not depend on how far pass 2 is enumerated.
+/// stream the images in file order and attach label and boxes to each. Per image (by file ordinal) it keeps the id,
+/// one category int and the index of its first box; boxes are kept in box-file order, each linked to the next box
+/// of its image, in chunked storage that never copies as it grows. The id->ordinal map and the image sizes serve
+/// only the join and are dropped before pass 2. Every issue of the split is found and counted here, so the counts
+/// do not depend on how far pass 2 is enumerated.
 /// </summary>
 internal sealed class SplitIndex
 {
     /// <summary>Category marker of an image that is skipped (duplicate id, unsafe name, bad size).</summary>
     private const int SkippedImage = -2;
 
-    private readonly Dictionary<long, int> _ordinalOfId;
-    private readonly int[] _categoryOf;        // by ordinal: category id, -1 without label, SkippedImage
-    private readonly int[] _boxStart;          // by ordinal, ImageCount + 1 entries, into _boxes
-    private readonly List<BoxAnnotation> _boxes;
+    private readonly ChunkedList<long> _idOf;             // by ordinal: the image id met there
+    private readonly ChunkedList<int> _categoryOf;        // by ordinal: category id, -1 without label, SkippedImage
+    private readonly int[] _firstBoxOf;                   // by ordinal: index into _boxes, -1 without boxes
+    private readonly ChunkedList<BoxAnnotation> _boxes;   // box-file order
+    private readonly ChunkedList<int> _nextBoxOf;         // by box: the next box of the same image, -1 at the end
 
-    private SplitIndex(Dictionary<long, int> ordinalOfId, int[] categoryOf, int[] boxStart, List<BoxAnnotation> boxes)
+    private SplitIndex(ChunkedList<long> idOf, ChunkedList<int> categoryOf, int[] firstBoxOf,
+        ChunkedList<BoxAnnotation> boxes, ChunkedList<int> nextBoxOf)
     {
-        _ordinalOfId = ordinalOfId;
+        _idOf = idOf;
         _categoryOf = categoryOf;
-        _boxStart = boxStart;
+        _firstBoxOf = firstBoxOf;
         _boxes = boxes;
+        _nextBoxOf = nextBoxOf;
     }
 
     /// <summary>Image objects in the label file, skipped ones included (pass 2 must meet exactly as many).</summary>
-    public int ImageCount => _categoryOf.Length;
+    public int ImageCount => _categoryOf.Count;
 
-    /// <summary>Whether the image met at <paramref name="ordinal"/> with <paramref name="id"/> is yielded, and its label.</summary>
+    /// <summary>
+    /// Whether the image met at <paramref name="ordinal"/> with <paramref name="id"/> is yielded, and its label;
+    /// <paramref name="known"/> is false when pass 1 met another image there (the file changed in between).
+    /// </summary>
     public bool TryGetYielded(long id, int ordinal, out int categoryId, out bool known)
     {
         categoryId = -1;
-        known = _ordinalOfId.TryGetValue(id, out int firstOrdinal) && ordinal < _categoryOf.Length;
-        if (!known || firstOrdinal != ordinal || _categoryOf[ordinal] == SkippedImage)
+        known = ordinal < _idOf.Count && _idOf[ordinal] == id;
+        if (!known || _categoryOf[ordinal] == SkippedImage)
             return false;
         categoryId = _categoryOf[ordinal];
         return true;
@@ -44,8 +51,17 @@ internal sealed class SplitIndex
     /// <summary>A fresh array of the boxes of the image at <paramref name="ordinal"/>, in box-file order.</summary>
     public BoxAnnotation[] BoxesOf(int ordinal)
     {
-        int start = _boxStart[ordinal], count = _boxStart[ordinal + 1] - start;
-        return count == 0 ? Array.Empty<BoxAnnotation>() : CollectionsMarshal.AsSpan(_boxes).Slice(start, count).ToArray();
+        int first = _firstBoxOf.Length == 0 ? -1 : _firstBoxOf[ordinal];
+        if (first < 0)
+            return Array.Empty<BoxAnnotation>();
+        int count = 0;
+        for (int box = first; box >= 0; box = _nextBoxOf[box])
+            count++;
+        var boxes = new BoxAnnotation[count];
+        int next = 0;
+        for (int box = first; box >= 0; box = _nextBoxOf[box])
+            boxes[next++] = _boxes[box];
+        return boxes;
     }
 
     public static SplitIndex Build(
@@ -65,19 +81,21 @@ internal sealed class SplitIndex
     private sealed class Builder(
         string split, IReadOnlyDictionary<int, Category> categories, CorpusIssues issues, CorpusReaderOptions options)
     {
-        private readonly Dictionary<long, int> _ordinalOfId = new();
-        private readonly List<int> _categoryOf = new();
-        private readonly List<int> _width = new();
-        private readonly List<int> _height = new();
-        private readonly List<BoxAnnotation> _boxes = new();
-        private readonly List<long> _boxOrder = new();   // (image ordinal << 32) | box sequence: sorts stably by image
+        private readonly IdMap _ordinalOfId = new();
+        private readonly ChunkedList<long> _idOf = new();
+        private readonly ChunkedList<int> _categoryOf = new();
+        private readonly ChunkedList<int> _width = new();
+        private readonly ChunkedList<int> _height = new();
+        private readonly ChunkedList<BoxAnnotation> _boxes = new();
+        private readonly ChunkedList<int> _nextBoxOf = new();
+        private int[] _firstBoxOf = Array.Empty<int>();
 
         public void ReadLabelFile(string path)
         {
             string file = Path.GetFileName(path);
             bool labelled = split != Splits.Test;
             CorpusSection wanted = labelled ? CorpusSection.Images | CorpusSection.Annotations : CorpusSection.Images;
-            var labelIds = new HashSet<long>();
+            var labelIds = new IdMap();
             var pendingLabels = new List<LabelElement>();
             bool imagesSeen = false, labelsResolved = false;
 
@@ -92,7 +110,7 @@ internal sealed class SplitIndex
                         if (labelsResolved)
                             throw cursor.Error(ref reader, "a second 'images' array after 'annotations' is not supported");
                         imagesSeen = true;
-                        AddImage(file, CorpusElements.ReadImage(cursor, ref reader, withFileName: true));
+                        AddImage(file, CorpusElements.ReadImage(cursor, ref reader, withFileName: false));
                     }
                     else
                     {
@@ -115,26 +133,27 @@ internal sealed class SplitIndex
 
             if (!labelled)
                 return;
-            Span<int> categoryOf = CollectionsMarshal.AsSpan(_categoryOf);
-            foreach (KeyValuePair<long, int> entry in _ordinalOfId)
-                if (categoryOf[entry.Value] == -1)
+            for (int ordinal = 0; ordinal < _categoryOf.Count; ordinal++)
+                if (_categoryOf[ordinal] == -1)
                     issues.Add(CorpusIssueKind.ImageWithoutLabel,
-                        $"{file}: image {entry.Key} has no label annotation; kept with category -1");
+                        $"{file}: image {_idOf[ordinal]} has no label annotation; kept with category -1");
         }
 
         public void ReadBoxFile(string path)
         {
             string file = Path.GetFileName(path);
-            var boxIds = new HashSet<long>();
+            var boxIds = new IdMap();
             double tolerance = options.BoxEdgeTolerancePixels;
-            uint sequence = 0;
+            _firstBoxOf = new int[_categoryOf.Count];
+            Array.Fill(_firstBoxOf, -1);
+            int[] lastBoxOf = new int[_categoryOf.Count];
+
             using var cursor = new JsonFileCursor(path);
             Utf8JsonReader reader = cursor.Begin();
-            Span<int> categoryOf = CollectionsMarshal.AsSpan(_categoryOf);
             while (cursor.NextElement(ref reader, CorpusSection.Annotations) != CorpusSection.None)
             {
                 BoxElement box = CorpusElements.ReadBox(cursor, ref reader);
-                if (!boxIds.Add(box.Id))
+                if (!boxIds.TryAdd(box.Id, 0))
                 {
                     issues.Add(CorpusIssueKind.DuplicateAnnotationId, $"{At(file, box.Offset, "box", box.Id)}: id already used in this file; skipped");
                     continue;
@@ -149,7 +168,7 @@ internal sealed class SplitIndex
                     issues.Add(CorpusIssueKind.BoxForMissingCategory, $"{At(file, box.Offset, "box", box.Id)}: category {box.CategoryId} is not defined; skipped");
                     continue;
                 }
-                int label = categoryOf[ordinal];
+                int label = _categoryOf[ordinal];
                 if (label == SkippedImage)
                     continue;   // its image was skipped and counted already
                 if (!(box.Width > 0) || !(box.Height > 0))
@@ -169,26 +188,24 @@ internal sealed class SplitIndex
                 if (label >= 0 && label != box.CategoryId)
                     issues.Add(CorpusIssueKind.BoxCategoryDiffersFromLabel,
                         $"{At(file, box.Offset, "box", box.Id)}: category {box.CategoryId} differs from image {box.ImageId}'s label {label}; kept");
-                _boxOrder.Add(((long)ordinal << 32) | sequence++);
+
+                int index = _boxes.Count;
                 _boxes.Add(new BoxAnnotation(box.Id, box.X, box.Y, box.Width, box.Height));
+                _nextBoxOf.Add(-1);
+                if (_firstBoxOf[ordinal] < 0)
+                    _firstBoxOf[ordinal] = index;
+                else
+                    _nextBoxOf[lastBoxOf[ordinal]] = index;
+                lastBoxOf[ordinal] = index;
             }
         }
 
-        public SplitIndex Finish()
-        {
-            int imageCount = _categoryOf.Count;
-            CollectionsMarshal.AsSpan(_boxOrder).Sort(CollectionsMarshal.AsSpan(_boxes));
-            int[] boxStart = new int[imageCount + 1];
-            foreach (long key in _boxOrder)
-                boxStart[(int)(key >> 32) + 1]++;
-            for (int i = 0; i < imageCount; i++)
-                boxStart[i + 1] += boxStart[i];
-            return new SplitIndex(_ordinalOfId, _categoryOf.ToArray(), boxStart, _boxes);
-        }
+        public SplitIndex Finish() => new(_idOf, _categoryOf, _firstBoxOf, _boxes, _nextBoxOf);
 
         private void AddImage(string file, ImageElement image)
         {
             int ordinal = _categoryOf.Count;
+            _idOf.Add(image.Id);
             _width.Add(image.Width);
             _height.Add(image.Height);
             if (!_ordinalOfId.TryAdd(image.Id, ordinal))
@@ -197,8 +214,7 @@ internal sealed class SplitIndex
                 _categoryOf.Add(SkippedImage);
                 return;
             }
-            string? problem = CorpusPaths.FileNameProblem(image.FileName);
-            if (problem is not null)
+            if (image.FileNameProblem is string problem)
             {
                 issues.Add(CorpusIssueKind.UnsafeFileName, $"{At(file, image.Offset, "image", image.Id)}: {problem} (\"{image.FileName}\"); skipped");
                 _categoryOf.Add(SkippedImage);
@@ -214,9 +230,9 @@ internal sealed class SplitIndex
             _categoryOf.Add(-1);
         }
 
-        private void ResolveLabel(string file, LabelElement label, HashSet<long> labelIds)
+        private void ResolveLabel(string file, LabelElement label, IdMap labelIds)
         {
-            if (!labelIds.Add(label.Id))
+            if (!labelIds.TryAdd(label.Id, 0))
             {
                 issues.Add(CorpusIssueKind.DuplicateAnnotationId, $"{At(file, label.Offset, "annotation", label.Id)}: id already used in this file; skipped");
                 return;
@@ -231,7 +247,7 @@ internal sealed class SplitIndex
                 issues.Add(CorpusIssueKind.LabelForMissingCategory, $"{At(file, label.Offset, "annotation", label.Id)}: category {label.CategoryId} is not defined; skipped");
                 return;
             }
-            ref int categoryOf = ref CollectionsMarshal.AsSpan(_categoryOf)[ordinal];
+            ref int categoryOf = ref _categoryOf[ordinal];
             if (categoryOf == SkippedImage)
                 return;   // its image was skipped and counted already
             if (categoryOf != -1)

@@ -39,8 +39,8 @@ internal static class StatsText
             return;
         }
         var table = new TextTable(("", false), ("class", false), ("id", true), ("train images", true));
-        table.Add("largest", imbalance.LargestClass.Name, Count(imbalance.LargestClass.CategoryId), Count(imbalance.LargestClass.TrainImages));
-        table.Add("smallest", imbalance.SmallestClass.Name, Count(imbalance.SmallestClass.CategoryId), Count(imbalance.SmallestClass.TrainImages));
+        table.Add("largest", imbalance.LargestClass.Name, imbalance.LargestClass.CategoryId.ToString(Invariant), Count(imbalance.LargestClass.TrainImages));
+        table.Add("smallest", imbalance.SmallestClass.Name, imbalance.SmallestClass.CategoryId.ToString(Invariant), Count(imbalance.SmallestClass.TrainImages));
         table.AppendTo(text, "  ");
         text.Append("  imbalance ").Append(ratio.ToString("N2", Invariant))
             .Append(" over ").Append(Count(imbalance.ClassesWithTrainImages)).Append(" classes (paper: ")
