@@ -114,6 +114,7 @@ internal static class AnnotationWriter
             json.WriteNumber(ImageId, image.Id);
             json.WriteNumber(CategoryId, plan.Classes[image.ClassIndex].Species.Id);
             json.WriteEndObject();
+            FlushWhenFull(json);
         }
 
         json.WriteEndArray();
@@ -152,6 +153,8 @@ internal static class AnnotationWriter
                 json.WriteNumber(IsCrowd, 0);
                 json.WriteEndObject();
             }
+
+            FlushWhenFull(json);
         }
 
         json.WriteEndArray();
@@ -173,10 +176,19 @@ internal static class AnnotationWriter
             json.WriteNumber(License, image.License);
             json.WriteString(RightsHolder, holder[..WriteObserver(image.Observer, holder)]);
             json.WriteEndObject();
+            FlushWhenFull(json);
         }
 
         json.WriteEndArray();
     }
+
+    /// <summary>Utf8JsonWriter keeps everything in memory until flushed: flush every megabyte to keep memory flat.</summary>
+    private static void FlushWhenFull(Utf8JsonWriter json)
+    {
+        if (json.BytesPending >= FlushThreshold) json.Flush();
+    }
+
+    private const int FlushThreshold = 1 << 20;
 
     private static int WriteObserver(int observer, Span<char> destination)
     {

@@ -36,7 +36,7 @@ public sealed record SynthOptions(
 
     /// <summary>
     /// The small corpus <c>pipeline run</c> uses when given none: all 13 super-classes (one species each at this scale),
-    /// about 380 train, 50 val and 45 test images, at least 8 train images a species so a linear probe has something to learn.
+    /// 333 train, 52 val and 45 test images, at least 8 train images a species so a linear probe has something to learn.
     /// </summary>
     public static SynthOptions Demo(string outDir) => new(outDir, Scale: 0.0005) { MinTrainImagesPerClass = 8 };
 

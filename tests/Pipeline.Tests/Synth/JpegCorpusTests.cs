@@ -128,6 +128,23 @@ public sealed class JpegCorpusTests(TinyJpegCorpusFixture corpus) : IClassFixtur
         Assert.NotEqual(File.ReadAllBytes(Path.Combine(corpus.Root, "train2017.json")), File.ReadAllBytes(Path.Combine(other.Path, "train2017.json")));
     }
 
+    [Fact]
+    public void Smallest_max_side_still_gives_decodable_pictures_with_boxes_inside()
+    {
+        using var tiny = new TempDirectory();
+        CorpusGenerator.Generate(new SynthOptions(tiny.Path, 0.0001, MaxSide: SynthOptions.MinMaxSide));
+        CorpusJson json = CorpusJson.Read(tiny.Path);
+        foreach (JsonImage image in json.Train.Images.Concat(json.Val.Images).Concat(json.Test.Images))
+        {
+            IImageInfo info = Image.Identify(Path.Combine(tiny.Path, image.FileName));
+            Assert.Equal((image.Width, image.Height), (info.Width, info.Height));
+            Assert.InRange(Math.Max(info.Width, info.Height), SynthOptions.MinMaxSide / 2, SynthOptions.MinMaxSide);
+        }
+
+        var frames = json.TrainBoxes.Images.ToDictionary(i => i.Id);
+        Assert.All(json.TrainBoxes.Boxes, b => Assert.True(b.X + b.W <= frames[b.ImageId].Width && b.Y + b.H <= frames[b.ImageId].Height));
+    }
+
     private static string[] RelativeFiles(string root) =>
         Directory.GetFiles(root, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).Order(StringComparer.Ordinal).ToArray();
 }
