@@ -325,6 +325,24 @@ public class DecodeOutputTests
             Assert.True(sequential[k % files.Length].AsSpan().SequenceEqual(parallel[k]), $"run {k} differs");
     }
 
+    [Theory]
+    [MemberData(nameof(DecoderNames), MemberType = typeof(TestImages))]
+    public void Pixels_live_in_pooled_buffers_not_on_the_managed_heap(string decoder)
+    {
+        using var image = Waves(800, 600);
+        var file = Jpeg(image, 90);
+        var imageDecoder = DecoderRegistry.Create(decoder);
+        var crop = new byte[Defaults.CropBytes];
+        imageDecoder.Prepare(file, 800, 600, Defaults, crop); // first call fills the pools
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        imageDecoder.Prepare(file, 800, 600, Defaults, crop);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // one 800x600 RGB frame is 1.44 MB; anything per pixel would be far more
+        Assert.True(allocated < 400_000, $"{decoder} allocated {allocated:N0} managed bytes for one image");
+    }
+
     [Fact]
     public void Backends_agree_on_a_photo_like_image()
     {
