@@ -168,8 +168,7 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
             job.ModelSha256 == NoModel ? null : job.ModelSha256, job.Plan.Images,
             commits.Select(c => c.Part).ToList(), bins, classRows));
         // committed parts live until merged
-        var parts = new JobPaths(job.Spec.Output).PartsDir;
-        if (Directory.Exists(parts)) Directory.Delete(parts, recursive: true);
+        PartFiles.DeleteMergedParts(job.Spec.Output);
         return new MergeSummary(result.DatasetPath, result.Files.Count, result.OutputRows, result.QuarantinedRows, result.Elapsed.TotalSeconds);
     }
 
