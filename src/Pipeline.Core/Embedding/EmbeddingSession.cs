@@ -143,12 +143,17 @@ public sealed class EmbeddingSession : IDisposable
         try
         {
             using var cuda = new OrtCUDAProviderOptions();
-            cuda.UpdateOptions(new Dictionary<string, string>
+            var settings = new Dictionary<string, string>
             {
                 ["device_id"] = options.CudaDeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["cudnn_conv_algo_search"] = "EXHAUSTIVE",
                 ["prefer_nhwc"] = options.CudaPreferNhwc ? "1" : "0",
-            });
+            };
+            if (options.CudaProviderOptions is { } extra)
+            {
+                foreach (var (key, value) in extra) settings[key] = value;
+            }
+            cuda.UpdateOptions(settings);
             so.AppendExecutionProvider_CUDA(cuda);
         }
         catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
