@@ -63,6 +63,12 @@ public sealed class EmbeddingSession : IDisposable
 
     public string PreparedModelPath { get; }
 
+    /// <summary>
+    /// Everything about the model that changes the embeddings (file hash, normalisation, precision): what a job hash
+    /// must include so that a changed model or preprocessing starts a new job.
+    /// </summary>
+    public string JobKey => $"model-sha256={ModelSha256};{Normalisation.Spec.NormalisationKey(Normalisation.MeanImageSha256)};precision={Precision}";
+
     public string InputName { get; }
 
     public string OutputName { get; }

@@ -16,6 +16,17 @@ public sealed class ModelPreparationTests(EmbeddingFixture fixture)
     }
 
     [Fact]
+    public void Job_key_changes_with_model_normalisation_and_precision()
+    {
+        var key = fixture.PixelsSession.JobKey;
+        Assert.Contains(fixture.PixelsSession.ModelSha256, key);
+        Assert.Equal(key, fixture.HostFloatSession.JobKey);
+        using var torchvision = EmbeddingSession.Open(fixture.Options() with { Spec = ModelSpec.ImageNetTorchvision });
+        Assert.NotEqual(key, torchvision.JobKey);
+        Assert.Contains("precision=Fp32", key);
+    }
+
+    [Fact]
     public void Prepared_model_is_cached_by_model_hash_and_options()
     {
         var first = fixture.PixelsSession.PreparedModelPath;
