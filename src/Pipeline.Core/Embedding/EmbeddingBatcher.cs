@@ -22,11 +22,13 @@ public sealed class EmbeddingBatcher : IAsyncDisposable
     private long _images;
     private int _disposed;
 
-    public EmbeddingBatcher(EmbeddingSession session, int batchSize = 32, TimeSpan? maxWait = null, int batchesInFlight = 2)
+    /// <param name="batchesInFlight">0 picks one per CUDA session on CUDA, and 2 on the CPU (one fills while one runs).</param>
+    public EmbeddingBatcher(EmbeddingSession session, int batchSize = 32, TimeSpan? maxWait = null, int batchesInFlight = 0)
     {
         ArgumentNullException.ThrowIfNull(session);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "a batch holds at least one crop");
-        if (batchesInFlight < 1) throw new ArgumentOutOfRangeException(nameof(batchesInFlight), batchesInFlight, "at least one batch must be in flight");
+        if (batchesInFlight < 0) throw new ArgumentOutOfRangeException(nameof(batchesInFlight), batchesInFlight, "batches in flight cannot be negative");
+        if (batchesInFlight == 0) batchesInFlight = session.Device == EmbeddingDevice.Cuda ? session.SessionCount : 2;
         _session = session;
         BatchSize = batchSize;
         MaxWait = maxWait ?? TimeSpan.FromMilliseconds(20);
