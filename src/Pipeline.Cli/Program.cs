@@ -21,13 +21,20 @@ app.Configure(config =>
         .WithDescription("Start one long-running cluster node (coordinator or worker).")
         .WithExample("node", "--role", "coordinator", "--port", "4053")
         .WithExample("node", "--role", "worker", "--seed", "akka.tcp://pipeline@127.0.0.1:4053");
+    config.AddBranch("bench", bench =>
+    {
+        bench.SetDescription("Measure one stage alone.");
+        bench.AddCommand<BenchEmbedCommand>("embed")
+            .WithDescription("Embedding throughput on synthetic crops (CPU or CUDA, fp32 or fp16).")
+            .WithExample("bench", "embed", "--device", "cuda", "--precision", "fp16", "--batch", "auto");
+    });
 });
 
 try
 {
     return await app.RunAsync(args);
 }
-catch (Exception e) when (e is CommandAppException or UserFacingException)
+catch (Exception e) when (e is CommandAppException or UserFacingException or Pipeline.Embedding.EmbeddingDeviceException)
 {
     Console.Error.WriteLine($"pipeline: {e.Message}");
     return 2;
