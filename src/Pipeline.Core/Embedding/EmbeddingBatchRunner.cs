@@ -80,7 +80,24 @@ public sealed unsafe class EmbeddingBatchRunner : IDisposable
     {
         if (count < 1 || count > Capacity)
             throw new ArgumentOutOfRangeException(nameof(count), count, $"a run takes 1..{Capacity} crops");
-        var batch = _roundBatchUp ? Math.Min(Capacity, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)count)) : count;
+        // On CUDA every run has the runner's full shape: cuDNN's exhaustive algorithm search runs once per session, and
+        // a partial batch never triggers a new search (measured on the H100: per-shape searches running concurrently in
+        // several sessions failed with "operation not permitted when stream is capturing").
+        var batch = _roundBatchUp ? Capacity : count;
+        if (!_proven)
+        {
+            // first runs (the searches) one session at a time across the process, for the same reason
+            lock (FirstRunGate) RunProving(count, batch);
+            return;
+        }
+        Execute(count, batch);
+        LastCount = count;
+    }
+
+    private static readonly Lock FirstRunGate = new();
+
+    private void RunProving(int count, int batch)
+    {
         try
         {
             Execute(count, batch);
