@@ -65,6 +65,8 @@ public sealed class ApiServer : IAsyncDisposable
         builder.Services.AddSingleton(gateway);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddProblemDetails();
+        // every answer in the job file's snake_case, also those written by Results.Accepted and friends
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = ApiJson.Options.PropertyNamingPolicy);
 
         var app = builder.Build();
         app.UseExceptionHandler();
