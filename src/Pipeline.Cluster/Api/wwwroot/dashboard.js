@@ -133,7 +133,7 @@ function renderHistory(s) {
   if (points.length > 1) {
     svgEl("polyline", { points: points.join(" "), fill: "none", stroke: "var(--train)", "stroke-width": 2, "vector-effect": "non-scaling-stroke" }, chart);
   }
-  svgEl("text", { x: 4, y: 12, class: "axis", "font-size": 11, fill: "#6b7280" }, chart).textContent = fmt1.format(max) + " img/s";
+  $("rate-max").textContent = fmt1.format(max);
 }
 
 function renderWorkers(s) {
@@ -150,9 +150,16 @@ function renderWorkers(s) {
     row.insertCell().textContent = w.partitions;
     row.insertCell().textContent = fmt.format(w.images_done);
     const barCell = row.insertCell();
-    const svg = svgEl("svg", { viewBox: "0 0 200 16", preserveAspectRatio: "none" }, barCell);
-    svgEl("rect", { x: 0, y: 2, width: (w.images_per_second / fastest) * 150, height: 12, rx: 2, fill: w.roles.includes("gpu") ? "var(--val)" : "var(--train)" }, svg);
-    svgEl("text", { x: 198, y: 13, "text-anchor": "end", "font-size": 11, fill: "#1d2330" }, svg).textContent = fmt1.format(w.images_per_second);
+    const track = document.createElement("div");
+    track.className = "rate-track";
+    const fill = document.createElement("div");
+    fill.className = "rate-fill" + (w.roles.includes("gpu") ? " gpu" : "");
+    fill.style.width = ((w.images_per_second / fastest) * 100).toFixed(1) + "%";
+    track.appendChild(fill);
+    const value = document.createElement("span");
+    value.className = "rate-value";
+    value.textContent = fmt1.format(w.images_per_second);
+    barCell.append(track, value);
     const beat = row.insertCell();
     beat.textContent = fmt1.format(w.heartbeat_age_seconds) + " s ago";
     if (w.heartbeat_age_seconds > STALE_HEARTBEAT_S) beat.className = "stale";
@@ -202,12 +209,12 @@ function renderHistograms(s) {
     const label = document.createElement("span");
     label.textContent = name;
     const total = document.createElement("span");
-    total.className = "muted";
+    total.className = "muted small boxes";
     total.textContent = series.map((h) => `${h.split} ${fmt.format(h.boxes)}`).join(" · ") + " boxes";
-    title.append(label, total);
-    card.appendChild(title);
+    title.appendChild(label);
+    card.append(title, total);
     const W = 300, H = 120, left = 4, bottom = 16, top = 4;
-    const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img", "aria-label": `${name} relative box sizes` }, card);
+    const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${name} relative box sizes` }, card);
     const bins = Math.max(...series.map((h) => h.counts.length));
     let peak = 0;
     for (const h of series) for (const c of h.counts) peak = Math.max(peak, c / h.boxes);
