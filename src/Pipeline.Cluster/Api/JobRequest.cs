@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
+using Pipeline.Corpus;
 using Pipeline.Jobs;
 
 namespace Pipeline.Cluster.Api;
@@ -18,7 +19,8 @@ public sealed class JobRequestException(IReadOnlyList<string> problems)
 /// </summary>
 public static class JobRequest
 {
-    public static readonly string[] Devices = ["cpu", "cuda"];
+    public static readonly string[] Devices = ["cpu", "cuda", "auto"];
+    public static readonly string[] KnownSplits = [Splits.Train, Splits.Val, Splits.Test];
     public static readonly string[] Precisions = ["fp32", "fp16"];
     public const int MaxImageSide = 4096;
 
@@ -77,9 +79,9 @@ public static class JobRequest
         if (spec.Splits is null || spec.Splits.Length == 0) problems.Add("splits must name at least one split (e.g. [\"train\", \"val\"])");
         else
             foreach (var split in spec.Splits)
-                if (string.IsNullOrWhiteSpace(split)) problems.Add("splits must not contain an empty name");
+                if (!KnownSplits.Contains(split)) problems.Add($"unknown split '{split}': use train, val or test");
         if (string.IsNullOrWhiteSpace(spec.Model)) problems.Add("model must be resnet18, a path to an .onnx file, or none");
-        if (!Devices.Contains(spec.Device)) problems.Add($"unknown device '{spec.Device}': use cpu or cuda");
+        if (!Devices.Contains(spec.Device)) problems.Add($"unknown device '{spec.Device}': use cpu, cuda or auto");
         if (!Precisions.Contains(spec.Precision)) problems.Add($"unknown precision '{spec.Precision}': use fp32 or fp16");
         if (string.IsNullOrWhiteSpace(spec.Decoder)) problems.Add("decoder must not be empty (default, imagesharp or skia)");
         InRange("image_size", spec.ImageSize, 1, MaxImageSide, problems);

@@ -112,7 +112,7 @@ public sealed class ApiSettingsTests
         Assert.Equal(
         [
             "corpus must be an absolute path as every node sees it, not 'relative/corpus'",
-            "unknown device 'gpu': use cpu or cuda",
+            "unknown device 'gpu': use cpu, cuda or auto",
             "unknown precision 'int4': use fp32 or fp16",
             "resize_shorter (100) must be at least image_size (224): the crop is cut from the resized image",
             "store_quality must be between 1 and 100, not 101",

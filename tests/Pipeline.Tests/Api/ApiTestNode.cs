@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Akka.Actor;
-using Akka.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -51,7 +50,7 @@ public sealed class ApiTestNode : IAsyncDisposable
         };
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
-        PipelineNode.Configure(builder.Services, options, LoadConfig(options), services);
+        PipelineNode.Configure(builder.Services, options, PipelineNode.LoadConfig(options), services);
         builder.Services.AddPipelineApi(api ?? new ApiOptions { Urls = "http://127.0.0.1:0", Token = Token });
         var host = builder.Build();
         await host.StartAsync();
@@ -65,30 +64,10 @@ public sealed class ApiTestNode : IAsyncDisposable
         var options = new NodeOptions { Worker = true, Local = true, WorkerName = name, SeedNodes = [seed], ExtraHocon = TestHocon };
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
-        PipelineNode.Configure(builder.Services, options, LoadConfig(options), services);
+        PipelineNode.Configure(builder.Services, options, PipelineNode.LoadConfig(options), services);
         var host = builder.Build();
         await host.StartAsync();
         return host;
-    }
-
-    /// <summary>
-    /// The node's layered HOCON as <see cref="PipelineNode.LoadConfig"/> reads it, less the <c>key = ${?ENV}</c> override
-    /// lines: Akka 1.5.73's parser does not resolve them (the key and the keys after it read empty, and the host's config
-    /// merge overflows the stack). Reported to the lead; these tests need a node that starts.
-    /// </summary>
-    public static Config LoadConfig(NodeOptions options)
-    {
-        var files = new List<string> { "base.conf" };
-        if (options.Coordinator) files.Add("coordinator.conf");
-        if (options.Worker) files.Add("worker.conf");
-        if (options.Local) files.Add("local.conf");
-        var config = ConfigurationFactory.Empty;
-        foreach (var name in files)
-        {
-            var lines = File.ReadAllLines(Path.Combine(PipelineNode.ConfigDirectory, name)).Where(l => !l.Contains("${?", StringComparison.Ordinal));
-            config = ConfigurationFactory.ParseString(string.Join('\n', lines)).WithFallback(config);
-        }
-        return ConfigurationFactory.ParseString(options.ExtraHocon ?? "").WithFallback(config);
     }
 
     public JobSpec Spec() => new() { Corpus = Corpus, Output = Output, Model = "none" };

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Pipeline.Jobs;
 using Pipeline.Processing;
+using Pipeline.Storage;
 
 namespace Pipeline.Tests.Api;
 
@@ -38,20 +39,26 @@ public sealed class PacedJobServices(int partitions, int imagesPerPartition, Tim
             await Task.Delay(perImage, cancellation);
             progress?.Report(i);
         }
-        var paths = new JobPaths(work.Spec.Output);
-        var relative = Path.Combine("parts", work.Partition.Id, $"attempt-{work.Attempt}.bin");
-        var path = Path.Combine(paths.Output, relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var content = System.Text.Encoding.UTF8.GetBytes($"{work.JobId} {work.Partition.Id} {work.Attempt}\n");
-        await File.WriteAllBytesAsync(path, content, cancellation);
-
         // one quarantined image in every third partition, so quarantine-by-kind has something to show
         var quarantined = work.Partition.Images > 1 && Index(work.Partition.Id) % 3 == 0 ? 1 : 0;
         var kinds = new Dictionary<string, int>();
         if (quarantined > 0) kinds["truncated-jpeg"] = quarantined;
-        return new PartitionOutcome(work.Partition.Id, work.Attempt, work.Worker, relative, null,
-            work.Partition.Images - quarantined, quarantined, content.Length, Convert.ToHexStringLower(SHA256.HashData(content)),
-            Histogram(work.Partition), [], kinds, (DateTimeOffset.UtcNow - started).TotalSeconds);
+        var rows = await WriteFileAsync(work, PartFiles.RowsRelativePath(work.Partition.Id, work.Attempt), "rows", cancellation);
+        var errors = await WriteFileAsync(work, PartFiles.ErrorsRelativePath(work.Partition.Id, work.Attempt), "errors", cancellation);
+        var part = new PartCommit(work.Partition.Id, work.Attempt, rows.Path, errors.Path, work.Partition.Images - quarantined, quarantined,
+            rows.Bytes, errors.Bytes, rows.Sha256, errors.Sha256);
+        return new PartitionOutcome(part, work.Worker, Histogram(work.Partition), [], kinds, 0, (DateTimeOffset.UtcNow - started).TotalSeconds);
+    }
+
+    /// <summary>A small file where the part would be; the coordinator checks its size and sha256 like a real part.</summary>
+    private static async Task<(string Path, long Bytes, string Sha256)> WriteFileAsync(PartitionWork work, string relative, string kind,
+        CancellationToken cancellation)
+    {
+        var path = PartFiles.Resolve(work.Spec.Output, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var content = System.Text.Encoding.UTF8.GetBytes($"{work.JobId} {work.Partition.Id} {work.Attempt} {kind}\n");
+        await File.WriteAllBytesAsync(path, content, cancellation);
+        return (relative, content.Length, Convert.ToHexStringLower(SHA256.HashData(content)));
     }
 
     public MergeSummary Merge(PreparedJob job, IReadOnlyList<PartitionOutcome> commits, CancellationToken cancellation)
@@ -80,7 +87,7 @@ public sealed class PacedJobServices(int partitions, int imagesPerPartition, Tim
             counts[b] = Math.Max(0, 40 - distance * distance / (b < peak ? 1 : 4));
             total += counts[b];
         }
-        return new BoxHistogramData(counts, total, total * 0.2, 0.01, 0.9);
+        return new BoxHistogramData(counts, total, total * 200_000_000L, 0.01, 0.9);
     }
 
     private static int Index(string partitionId) => int.Parse(partitionId[(partitionId.LastIndexOf('-') + 1)..]);
