@@ -29,12 +29,12 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         public HeldPartition[] Held { get; set; } = [];
     }
 
-    private sealed record Identified(JobSpec Spec, PreparedJob Job, IActorRef Requester);
-    private sealed record PrepareFailed(string Reason, IActorRef Requester);
-    private sealed record CommitChecked(PartitionOutcome Outcome, string? Problem, IActorRef Worker);
-    private sealed record Merged(MergeSummary Summary);
-    private sealed record MergeFailed(string Reason);
-    private sealed class Tick { public static readonly Tick Instance = new(); }
+    private sealed record Identified(JobSpec Spec, PreparedJob Job, IActorRef Requester) : INoSerializationVerificationNeeded;
+    private sealed record PrepareFailed(string Reason, IActorRef Requester) : INoSerializationVerificationNeeded;
+    private sealed record CommitChecked(PartitionOutcome Outcome, string? Problem, IActorRef Worker) : INoSerializationVerificationNeeded;
+    private sealed record Merged(MergeSummary Summary) : INoSerializationVerificationNeeded;
+    private sealed record MergeFailed(string Reason) : INoSerializationVerificationNeeded;
+    private sealed class Tick : INoSerializationVerificationNeeded { public static readonly Tick Instance = new(); }
 
     private readonly IJobServices _services;
     private readonly CoordinatorSettings _settings;

@@ -49,8 +49,11 @@ public sealed class BoxSizeHistogram : IEquatable<BoxSizeHistogram>
         Max = count > 0 ? max : 0;
     }
 
-    /// <summary>Boxes per bin; bin i covers [<see cref="BinLow"/>(i), <see cref="BinHigh"/>(i)).</summary>
-    public long[] Counts => _counts;
+    /// <summary>Boxes per bin, a copy; bin i covers [<see cref="BinLow"/>(i), <see cref="BinHigh"/>(i)).</summary>
+    public long[] Counts => (long[])_counts.Clone();
+
+    /// <summary>Boxes in one bin, without copying the array.</summary>
+    public long CountIn(int bin) => _counts[bin];
 
     public long Count { get; private set; }
 
@@ -89,6 +92,7 @@ public sealed class BoxSizeHistogram : IEquatable<BoxSizeHistogram>
         if (double.IsNaN(relativeSize) || relativeSize < 0)
             throw new ArgumentOutOfRangeException(nameof(relativeSize), relativeSize, "a relative box size is in [0, 1]");
         if (relativeSize > 1) relativeSize = 1;
+        relativeSize += 0.0; // -0.0 becomes 0.0, so equal histograms print and hash alike
         _counts[BinOf(relativeSize)]++;
         SumNanos += (long)Math.Round(relativeSize * NanosPerUnit);
         if (Count == 0)

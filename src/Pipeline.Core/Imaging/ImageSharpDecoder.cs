@@ -20,10 +20,7 @@ public sealed unsafe class ImageSharpDecoder : IImageDecoder
 {
     public const string DecoderName = "imagesharp";
 
-    // one thread per image: the worker pool already runs one image per core, so ImageSharp must not fan out too
-    private static readonly Configuration SingleThreaded = CreateConfiguration();
-
-    private static readonly JpegEncoder[] EncoderByQuality = CreateEncoders();
+    private static readonly Configuration SingleThreaded = StoredCopyJpeg.SingleThreaded;
 
     public string Name => DecoderName;
 
@@ -140,14 +137,7 @@ public sealed unsafe class ImageSharpDecoder : IImageDecoder
             new IImageProcessor[] { new ResizeProcessor(resize, image.Size()), new AutoOrientProcessor() });
         if (stored.Width != plan.StoredWidth || stored.Height != plan.StoredHeight)
             throw new InvalidOperationException($"stored copy came out {stored.Width}x{stored.Height}, planned {plan.StoredWidth}x{plan.StoredHeight}");
-        // pixels are upright now; metadata would only add bytes (and a stale orientation)
-        stored.Metadata.ExifProfile = null;
-        stored.Metadata.IccProfile = null;
-        stored.Metadata.IptcProfile = null;
-        stored.Metadata.XmpProfile = null;
-        using var output = new MemoryStream(capacity: plan.StoredWidth * plan.StoredHeight / 2 + 1024);
-        stored.Save(output, EncoderByQuality[quality]);
-        return output.ToArray();
+        return StoredCopyJpeg.Encode(stored, quality);
     }
 
     private static int ReadOrientation(IImageInfo info)
@@ -164,20 +154,4 @@ public sealed unsafe class ImageSharpDecoder : IImageDecoder
         EndOfStreamException => new ImageRejectedException(ImageErrorKind.Truncated, $"the data ended early ({during}): {e.Message}", e),
         _ => new ImageRejectedException(ImageErrorKind.Corrupt, $"{e.GetType().Name} while {during}: {e.Message}", e),
     };
-
-    private static Configuration CreateConfiguration()
-    {
-        var configuration = Configuration.Default.Clone();
-        configuration.MaxDegreeOfParallelism = 1;
-        return configuration;
-    }
-
-    private static JpegEncoder[] CreateEncoders()
-    {
-        var encoders = new JpegEncoder[101];
-        for (int quality = 1; quality <= 100; quality++)
-            encoders[quality] = new JpegEncoder { Quality = quality, ColorType = JpegColorType.YCbCrRatio420 };
-        encoders[0] = encoders[1];
-        return encoders;
-    }
 }

@@ -6,7 +6,8 @@ namespace Pipeline.Imaging;
 /// <summary>
 /// Native decoder: SkiaSharp (libjpeg-turbo inside). JPEGs are decoded at a reduced scale in the DCT domain
 /// (1/8 steps, the smallest that keeps the needed shorter side), then resized with bilinear filtering on a
-/// canvas clipped to the crop. Alpha is composited on white.
+/// canvas clipped to the crop. Alpha is composited on white. The stored copy is encoded by ImageSharp (see
+/// <see cref="StoredCopyJpeg"/>).
 /// </summary>
 public sealed unsafe class SkiaDecoder : IImageDecoder
 {
@@ -129,47 +130,32 @@ public sealed unsafe class SkiaDecoder : IImageDecoder
         }
     }
 
+    /// <summary>Draws the raw image at the raw stored size on white, turns it upright into RGB and encodes that.</summary>
     private static byte[] EncodeStoredCopy(SKImage image, in ResizePlan plan, int quality)
     {
-        int rawWidth = plan.RawStoredWidth, rawHeight = plan.RawStoredHeight, length = rawWidth * rawHeight * 4;
-        byte[] raw = ArrayPool<byte>.Shared.Rent(length);
-        byte[]? upright = null;
+        int rawWidth = plan.RawStoredWidth, rawHeight = plan.RawStoredHeight;
+        int rawLength = rawWidth * rawHeight * 4, uprightLength = rawWidth * rawHeight * 3;
+        byte[] raw = ArrayPool<byte>.Shared.Rent(rawLength);
+        byte[] upright = ArrayPool<byte>.Shared.Rent(uprightLength);
         try
         {
             fixed (byte* rawPointer = raw)
             {
                 var rawInfo = new SKImageInfo(rawWidth, rawHeight, SKColorType.Rgba8888, SKAlphaType.Premul);
-                using (var surface = SKSurface.Create(rawInfo, (IntPtr)rawPointer, rawInfo.RowBytes)
-                    ?? throw new InvalidOperationException("Skia could not create the stored-copy canvas"))
-                {
-                    surface.Canvas.Clear(SKColors.White);
-                    surface.Canvas.DrawImage(image, SKRect.Create(rawWidth, rawHeight), SamplingFor(image.Width, rawWidth), null);
-                    surface.Flush();
-                }
-                if (plan.Orientation == 1)
-                    return EncodeJpeg(rawInfo, rawPointer, quality);
+                using var surface = SKSurface.Create(rawInfo, (IntPtr)rawPointer, rawInfo.RowBytes)
+                    ?? throw new InvalidOperationException("Skia could not create the stored-copy canvas");
+                surface.Canvas.Clear(SKColors.White);
+                surface.Canvas.DrawImage(image, SKRect.Create(rawWidth, rawHeight), SamplingFor(image.Width, rawWidth), null);
+                surface.Flush();
             }
-
-            upright = ArrayPool<byte>.Shared.Rent(length);
-            ExifOrientation.CopyUpright(raw.AsSpan(0, length), rawWidth, rawHeight, 4, plan.Orientation, upright, 4);
-            fixed (byte* uprightPointer = upright)
-                return EncodeJpeg(new SKImageInfo(plan.StoredWidth, plan.StoredHeight, SKColorType.Rgba8888, SKAlphaType.Premul),
-                    uprightPointer, quality);
+            ExifOrientation.CopyUpright(raw.AsSpan(0, rawLength), rawWidth, rawHeight, 4, plan.Orientation, upright, 3);
+            return StoredCopyJpeg.EncodeRgb(upright.AsMemory(0, uprightLength), plan.StoredWidth, plan.StoredHeight, quality);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(raw);
-            if (upright is not null)
-                ArrayPool<byte>.Shared.Return(upright);
+            ArrayPool<byte>.Shared.Return(upright);
         }
-    }
-
-    private static byte[] EncodeJpeg(SKImageInfo info, byte* pixels, int quality)
-    {
-        using var pixmap = new SKPixmap(info, (IntPtr)pixels, info.RowBytes);
-        using var encoded = pixmap.Encode(new SKJpegEncoderOptions(quality, SKJpegEncoderDownsample.Downsample420, SKJpegEncoderAlphaOption.Ignore))
-            ?? throw new InvalidOperationException("Skia could not encode the stored copy as JPEG");
-        return encoded.ToArray();
     }
 
     private static SKSamplingOptions SamplingFor(int sourceWidth, int targetWidth) =>

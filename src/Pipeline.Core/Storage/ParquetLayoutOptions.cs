@@ -19,8 +19,11 @@ public sealed record ParquetLayoutOptions
     /// <summary>A dataset file is closed and the next part-&lt;nnnnn&gt; started once it reaches about this many bytes.</summary>
     public long MaxFileBytes { get; init; } = 256L << 20;
 
-    /// <summary>Snappy: every Parquet reader has it, and it gives up quickly on JPEG bytes that do not compress.</summary>
-    public CompressionMethod Compression { get; init; } = CompressionMethod.Snappy;
+    /// <summary>
+    /// None by default: JPEG bytes and float embeddings do not compress (Snappy saved under 1% here), while Parquet.Net's
+    /// Snappy path doubled read time and tripled the writer's transient memory (bench/results/storage.md).
+    /// </summary>
+    public CompressionMethod Compression { get; init; } = CompressionMethod.None;
 
     internal void Validate()
     {

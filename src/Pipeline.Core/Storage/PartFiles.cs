@@ -86,6 +86,25 @@ public static class PartFiles
         return await writer.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Deletes <c>parts/</c> (recorded and unrecorded attempts alike) once the merged dataset is published, i.e. its
+    /// <c>_SUCCESS</c> exists; returns the bytes freed. Refuses while no dataset is published: the parts are the only copy.
+    /// </summary>
+    public static long DeleteMergedParts(string outDir)
+    {
+        ArgumentNullException.ThrowIfNull(outDir);
+        if (!File.Exists(Path.Combine(outDir, DatasetMerger.DatasetFolder, DatasetMerger.SuccessFile)))
+            throw new InvalidOperationException($"no published dataset in '{outDir}': the parts are not merged yet");
+        string parts = Path.Combine(outDir, PartsFolder);
+        if (!Directory.Exists(parts))
+            return 0;
+        long freed = 0;
+        foreach (string file in Directory.EnumerateFiles(parts, "*", SearchOption.AllDirectories))
+            freed += new FileInfo(file).Length;
+        Directory.Delete(parts, recursive: true);
+        return freed;
+    }
+
     /// <summary>Blocking form of <see cref="WriteAttemptAsync"/> for callers without async (the CLI, tests).</summary>
     public static PartCommit WriteAttempt(string outDir, string partitionId, int attempt, IEnumerable<ImageRow> rows,
         IEnumerable<ErrorRow> errors, ParquetLayoutOptions? options = null) =>

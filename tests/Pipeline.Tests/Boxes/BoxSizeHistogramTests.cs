@@ -108,7 +108,7 @@ public class BoxSizeHistogramTests
     {
         var histogram = new BoxSizeHistogram();
         histogram.Add(1.3);
-        Assert.Equal(1, histogram.Counts[49]);
+        Assert.Equal(1, histogram.CountIn(49));
         Assert.Equal(1.0, histogram.Max);
     }
 

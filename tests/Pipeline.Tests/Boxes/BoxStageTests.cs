@@ -1,5 +1,7 @@
 using Pipeline.Boxes;
 using Pipeline.Corpus;
+using Pipeline.Imaging;
+using Pipeline.Tests.Imaging;
 
 namespace Pipeline.Tests.Boxes;
 
@@ -83,8 +85,8 @@ public class BoxStageTests
         BoxStage.Project([Box(0, 0, 100, 100), Box(0, 0, 200, 200), Box(900, 900, 5, 5)], 400, 400, 256, 256, histogram);
 
         Assert.Equal(2, histogram.Count);
-        Assert.Equal(1, histogram.Counts[BoxSizeHistogram.BinOf(0.25)]);
-        Assert.Equal(1, histogram.Counts[BoxSizeHistogram.BinOf(0.5)]);
+        Assert.Equal(1, histogram.CountIn(BoxSizeHistogram.BinOf(0.25)));
+        Assert.Equal(1, histogram.CountIn(BoxSizeHistogram.BinOf(0.5)));
         Assert.Equal(0.25, histogram.Min);
         Assert.Equal(0.5, histogram.Max);
         Assert.Equal(0.375, histogram.Mean, 9);
@@ -101,5 +103,24 @@ public class BoxStageTests
     public void Non_positive_image_size_is_an_argument_error()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => BoxStage.Project([Box(0, 0, 1, 1)], 0, 300, 341, 256, null));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestImages.DecoderNames), MemberType = typeof(TestImages))]
+    public void Boxes_follow_the_stored_copy_of_a_decoded_rotated_image(string decoder)
+    {
+        // upright 400x300 photo stored on disk as 300x400 with EXIF orientation 6; the JSON says 400x300
+        using var upright = TestImages.Quadrants(400, 300);
+        var options = new ImageStageOptions(StoreShorter: 150);
+        var crop = new byte[options.CropBytes];
+        var prepared = DecoderRegistry.Create(decoder).Prepare(TestImages.JpegWithOrientation(upright, 6), 400, 300, options, crop);
+
+        var projected = BoxStage.Project([Box(100, 75, 200, 150)], prepared.Width, prepared.Height,
+            prepared.ResizedWidth, prepared.ResizedHeight, null);
+
+        var row = Assert.Single(projected.Rows);
+        Assert.Equal((200, 150), (prepared.ResizedWidth, prepared.ResizedHeight));
+        Assert.Equal((50f, 37.5f, 100f, 75f), (row.X, row.Y, row.W, row.H));
+        Assert.Equal(0.5f, row.RelativeSize, 6);
     }
 }

@@ -21,9 +21,10 @@ public class MessageSerializerTests : IDisposable
     [Fact]
     public void Messages_use_the_pipeline_serializer_and_round_trip()
     {
-        var outcome = new PartitionOutcome("train-Aves-00001", 2, "w1", "parts/train-Aves-00001/attempt-2.parquet", null, 990, 10,
-            12345, "abc", new BoxHistogramData([1, 2, 3], 6, 1.5, 0.01, 0.9), [new ClassTally(7, 990, 1200)],
-            new Dictionary<string, int> { ["truncated"] = 10 }, 3.5);
+        var part = new Pipeline.Storage.PartCommit("train-Aves-00001", 2, "parts/train-Aves-00001/attempt-2.parquet",
+            "parts/train-Aves-00001/attempt-2.errors.parquet", 990, 10, 12345, 678, "abc", "def");
+        var outcome = new PartitionOutcome(part, "w1", new BoxHistogramData([1, 2, 3], 6, 1_500_000_000, 0.01, 0.9),
+            [new ClassTally(7, "Turdus migratorius", 990, 1200)], new Dictionary<string, int> { ["Truncated"] = 10 }, 3, 3.5);
         object[] messages =
         [
             new SubmitJob(Spec),

@@ -256,6 +256,34 @@ public class DecodeOutputTests
         AssertClose(new Rgb24(255, 255, 0), PixelAt(crop, 224, 193, 193), 40, "bottom-right");
     }
 
+    public static TheoryData<string, string> DecodersAndOtherFormats()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var name in DecoderRegistry.Names)
+            foreach (var format in new[] { "gif", "bmp", "webp" })
+                data.Add(name, format);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(DecodersAndOtherFormats))]
+    public void Gif_bmp_and_webp_come_out_as_rgb(string decoder, string format)
+    {
+        using var image = Quadrants(200, 160);
+        SixLabors.ImageSharp.Formats.IImageEncoder encoder = format switch
+        {
+            "gif" => new SixLabors.ImageSharp.Formats.Gif.GifEncoder(),
+            "bmp" => new SixLabors.ImageSharp.Formats.Bmp.BmpEncoder(),
+            _ => new SixLabors.ImageSharp.Formats.Webp.WebpEncoder { FileFormat = SixLabors.ImageSharp.Formats.Webp.WebpFileFormatType.Lossless },
+        };
+
+        var (prepared, crop) = Prepare(decoder, Encode(image, encoder), 200, 160);
+
+        Assert.Equal((200, 160), (prepared.Width, prepared.Height));
+        AssertClose(Red, PixelAt(crop, 224, 30, 30), 40, "top-left");
+        AssertClose(Yellow, PixelAt(crop, 224, 193, 193), 40, "bottom-right");
+    }
+
     [Theory]
     [MemberData(nameof(DecoderNames), MemberType = typeof(TestImages))]
     public void Bytes_after_the_end_of_image_marker_are_accepted(string decoder)
@@ -295,6 +323,24 @@ public class DecodeOutputTests
 
         for (int k = 0; k < parallel.Length; k++)
             Assert.True(sequential[k % files.Length].AsSpan().SequenceEqual(parallel[k]), $"run {k} differs");
+    }
+
+    [Theory]
+    [MemberData(nameof(DecoderNames), MemberType = typeof(TestImages))]
+    public void Pixels_live_in_pooled_buffers_not_on_the_managed_heap(string decoder)
+    {
+        using var image = Waves(800, 600);
+        var file = Jpeg(image, 90);
+        var imageDecoder = DecoderRegistry.Create(decoder);
+        var crop = new byte[Defaults.CropBytes];
+        imageDecoder.Prepare(file, 800, 600, Defaults, crop); // first call fills the pools
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        imageDecoder.Prepare(file, 800, 600, Defaults, crop);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // one 800x600 RGB frame is 1.44 MB; anything per pixel would be far more
+        Assert.True(allocated < 400_000, $"{decoder} allocated {allocated:N0} managed bytes for one image");
     }
 
     [Fact]

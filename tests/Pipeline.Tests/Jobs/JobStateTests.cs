@@ -10,9 +10,10 @@ public class JobStateTests
     private static PartitionPlan Plan(params int[] sizes) => new("job",
         sizes.Select((n, i) => new PartitionInfo($"train-Aves-{i:D5}", "train", "Aves", n, 0)).ToArray(), sizes.Sum(), 1);
 
-    private static PartitionOutcome Outcome(Lease lease, int rows, int quarantined = 0) => new(lease.PartitionId, lease.Attempt,
-        lease.Worker, $"parts/{lease.PartitionId}/attempt-{lease.Attempt}.parquet", null, rows, quarantined, 10, "00",
-        new BoxHistogramData(new long[50], 0, 0, 0, 0), [], new Dictionary<string, int>(), 1);
+    private static PartitionOutcome Outcome(Lease lease, int rows, int quarantined = 0) => new(
+        new Pipeline.Storage.PartCommit(lease.PartitionId, lease.Attempt, $"parts/{lease.PartitionId}/attempt-{lease.Attempt}.parquet",
+            $"parts/{lease.PartitionId}/attempt-{lease.Attempt}.errors.parquet", rows, quarantined, 10, 10, "00", "00"),
+        lease.Worker, new BoxHistogramData(new long[50], 0, 0, 0, 0), [], new Dictionary<string, int>(), 0, 1);
 
     [Fact]
     public void Assigns_each_partition_once_with_increasing_attempts()

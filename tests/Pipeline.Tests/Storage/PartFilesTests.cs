@@ -89,4 +89,21 @@ public sealed class PartFilesTests
 
         Assert.Empty(Directory.GetFiles(Path.Combine(temp.Path, "parts", "train-Aves-00003")));
     }
+
+    [Fact]
+    public async Task Merged_parts_are_deleted_only_once_the_dataset_is_published()
+    {
+        using var temp = new TempFolder();
+        List<PartCommit> commits = await SampleJob.WritePartsAsync(temp.Path);
+        Assert.Throws<InvalidOperationException>(() => PartFiles.DeleteMergedParts(temp.Path));
+        Assert.True(Directory.Exists(Path.Combine(temp.Path, "parts")));
+
+        await DatasetMerger.MergeAsync(SampleJob.Request(temp.Path, commits));
+        long freed = PartFiles.DeleteMergedParts(temp.Path);
+
+        Assert.Equal(commits.Sum(c => c.RowsBytes + c.ErrorsBytes), freed);
+        Assert.False(Directory.Exists(Path.Combine(temp.Path, "parts")));
+        // a rerun of the same merge still finds its published dataset without the parts
+        Assert.True((await DatasetMerger.MergeAsync(SampleJob.Request(temp.Path, commits))).ReusedExisting);
+    }
 }
