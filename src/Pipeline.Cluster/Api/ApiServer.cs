@@ -58,6 +58,9 @@ public sealed class ApiServer : IAsyncDisposable
         if (nodeLogging is not null) builder.Logging.AddProvider(new NodeLoggerProvider(nodeLogging));
         // one line per request at Information would drown the node's log: the dashboard polls every second
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // the node's host owns signals (SIGTERM runs CoordinatedShutdown); this app stops when that host stops it
+        builder.Services.AddSingleton<IHostLifetime, NodeOwnedLifetime>();
 
         var gateway = new CoordinatorGateway(nodeServices, options);
         var metrics = new PipelineMetrics();
@@ -96,6 +99,13 @@ public sealed class ApiServer : IAsyncDisposable
     public Task StopAsync(CancellationToken cancellation) => _app.StopAsync(cancellation);
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    private sealed class NodeOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     /// <summary>Sends the web app's log lines to the node's logging, so both share one console and one level.</summary>
     private sealed class NodeLoggerProvider(ILoggerFactory node) : ILoggerProvider
