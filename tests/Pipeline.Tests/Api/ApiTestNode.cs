@@ -112,6 +112,19 @@ public sealed class ApiTestNode : IAsyncDisposable
                                    $"{last.ImagesDone}/{last.Images} images, error {last.Error}");
     }
 
+    /// <summary>Waits until the coordinator hears from <paramref name="count"/> workers (a joining node asks for work first).</summary>
+    public async Task WaitForWorkersAsync(int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            var workers = await Client.GetFromJsonAsync<WorkerView[]>("/workers", ApiJson.Options);
+            if (workers!.Length >= count) return;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"the coordinator did not hear from {count} workers within 30 s");
+    }
+
     /// <summary>Waits until the node has joined (readyz 200), which the API tests need before they submit.</summary>
     public async Task WaitReadyAsync(TimeSpan? timeout = null)
     {

@@ -11,8 +11,8 @@ public sealed class JobStatusTests
     [Fact]
     public async Task Job_progress_advances_until_every_partition_is_committed()
     {
-        // 6 partitions x 15 images x 30 ms: about 3 s of work on one worker
-        await using var node = await ApiTestNode.StartAsync(new PacedJobServices(6, 15, TimeSpan.FromMilliseconds(30)));
+        // 6 partitions x 20 images x 30 ms: about 4 s of work on one worker
+        await using var node = await ApiTestNode.StartAsync(new PacedJobServices(6, 20, TimeSpan.FromMilliseconds(30)));
         await node.WaitReadyAsync();
         var id = await node.SubmitAsync();
 
@@ -22,13 +22,13 @@ public sealed class JobStatusTests
         var done = await node.WaitForAsync(j => j.Finished, TimeSpan.FromSeconds(30), "the end of the job");
 
         Assert.Equal(id, running.JobId);
-        Assert.Equal(90, running.Images);
+        Assert.Equal(120, running.Images);
         Assert.Equal(6, running.Partitions.Total);
         Assert.Equal(running.Partitions.Total, running.Partitions.Committed + running.Partitions.InFlight + running.Partitions.Queued);
         Assert.True(later.Progress > running.Progress);
         Assert.Equal("succeeded", done.State);
         Assert.Equal(6, done.Partitions.Committed);
-        Assert.Equal(90, done.ImagesDone);
+        Assert.Equal(120, done.ImagesDone);
         Assert.Equal(1.0, done.Progress);
         Assert.Equal(done.Images, done.Rows + done.Quarantined);
         Assert.EndsWith("dataset", done.Dataset);
@@ -81,12 +81,14 @@ public sealed class JobStatusTests
     [Fact]
     public async Task Workers_lists_each_worker_with_roles_throughput_and_heartbeat()
     {
-        var services = new PacedJobServices(8, 20, TimeSpan.FromMilliseconds(25));
+        // 10 partitions x 40 images x 25 ms: about 5 s on two workers, so both hold work while the test looks
+        var services = new PacedJobServices(10, 40, TimeSpan.FromMilliseconds(25));
         await using var node = await ApiTestNode.StartAsync(services, workerName: "worker-1");
         var second = await node.AddWorkerAsync(services, "worker-2");
         try
         {
             await node.WaitReadyAsync();
+            await node.WaitForWorkersAsync(2);
             await node.SubmitAsync();
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
             WorkerView[] workers;
