@@ -14,7 +14,7 @@ let updates = 0;
 
 const $ = (id) => document.getElementById(id);
 const fmt = new Intl.NumberFormat("en-US");
-const fmt1 = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
+const fmt1 = new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined || !isFinite(seconds) || seconds < 0) return "--:--";
