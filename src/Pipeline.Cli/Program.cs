@@ -21,6 +21,8 @@ app.Configure(config =>
         .WithDescription("Start one long-running cluster node (coordinator or worker).")
         .WithExample("node", "--role", "coordinator", "--port", "4053")
         .WithExample("node", "--role", "worker", "--seed", "akka.tcp://pipeline@127.0.0.1:4053");
+    config.AddCommand<SubmitCommand>("submit").WithDescription("Submit a job to a running cluster through the coordinator's HTTP API; prints the job id.");
+    config.AddCommand<StatusCommand>("status").WithDescription("Show a job's progress from the coordinator's HTTP API (--watch: live until it finishes).");
     config.AddBranch("bench", bench =>
     {
         bench.SetDescription("Measure one stage alone.");
