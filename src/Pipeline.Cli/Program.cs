@@ -29,6 +29,9 @@ app.Configure(config =>
         bench.AddCommand<BenchEmbedCommand>("embed")
             .WithDescription("Embedding throughput on synthetic crops (CPU or CUDA, fp32 or fp16).")
             .WithExample("bench", "embed", "--device", "cuda", "--precision", "fp16", "--batch", "auto");
+        bench.AddCommand<BenchPartitionsCommand>("partitions")
+            .WithDescription("The partition processor alone, without the cluster (the baseline of the cluster's overhead).")
+            .WithExample("bench", "partitions", "--corpus", "corpus", "--model", "none");
     });
 });
 
