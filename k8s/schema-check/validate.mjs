@@ -4,8 +4,9 @@
 //  3. no field is unknown: the object, typed as that kind's TypeScript interface, passes TypeScript's excess-property
 //     check (the JSON schemas alone accept unknown fields, which the API server rejects);
 //  4. names the API server checks by pattern: object names, label keys and values, container and port names.
-// Usage: node validate.mjs FILE.yaml... (multi-document YAML, e.g. `kubectl kustomize` output). Exit 0 when all pass.
-import { readFileSync } from "node:fs";
+// Usage: node validate.mjs [--dump-json OUT.json] FILE.yaml... (multi-document YAML, e.g. `kubectl kustomize` output).
+// Exit 0 when all pass; --dump-json writes the parsed objects as {file: [objects]} (for consistency checks elsewhere).
+import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,9 +65,15 @@ function podTemplateOf(object) {
   return object.spec?.template;
 }
 
-async function main(files) {
-  if (files.length === 0) {
-    console.error("usage: node validate.mjs FILE.yaml...");
+async function main(args) {
+  let dumpJson = null;
+  const files = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--dump-json") dumpJson = args[++i];
+    else files.push(args[i]);
+  }
+  if (files.length === 0 || dumpJson === undefined) {
+    console.error("usage: node validate.mjs [--dump-json OUT.json] FILE.yaml...");
     process.exit(2);
   }
   const objects = [];
@@ -76,7 +83,7 @@ async function main(files) {
     documents.forEach((document, index) => {
       if (document.errors.length > 0) fail(`${file}#${index}`, `YAML: ${document.errors.map((e) => e.message).join("; ")}`);
       const object = document.toJS({ maxAliasCount: -1 });
-      if (object !== null && object !== undefined) objects.push({ where: `${file}#${index}`, object });
+      if (object !== null && object !== undefined) objects.push({ file, where: `${file}#${index}`, object });
     });
   }
 
@@ -115,6 +122,10 @@ async function main(files) {
   }
 
   checkUnknownFields(typed);
+  if (dumpJson) {
+    const byFile = Object.fromEntries(files.map((file) => [file, objects.filter((o) => o.file === file).map((o) => o.object)]));
+    writeFileSync(dumpJson, JSON.stringify(byFile, null, 1));
+  }
 
   if (errors.length > 0) {
     for (const error of errors) console.error(error);

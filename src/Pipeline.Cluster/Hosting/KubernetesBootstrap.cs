@@ -15,8 +15,10 @@ public sealed record ClusterDiscoverySettings
 {
     public const string SeedNodesMethod = "config";
     public const string KubernetesMethod = "kubernetes";
-    /// <summary>Environment variable that picks the method when the configuration does not name one.</summary>
+    /// <summary>Environment variables over <c>pipeline.discovery</c>: method, pod-namespace, required-contact-points.</summary>
     public const string MethodVariable = "PIPELINE_DISCOVERY";
+    public const string NamespaceVariable = "PIPELINE_POD_NAMESPACE";
+    public const string ContactPointsVariable = "PIPELINE_REQUIRED_CONTACT_POINTS";
 
     public string Method { get; init; } = SeedNodesMethod;
     /// <summary>Name put into <see cref="PodLabelSelector"/>'s <c>{0}</c>.</summary>
@@ -39,31 +41,32 @@ public sealed record ClusterDiscoverySettings
 
     public bool UsesKubernetes => Method == KubernetesMethod;
 
-    /// <summary>Reads <c>pipeline.discovery</c>; a missing method falls back to <see cref="MethodVariable"/>, then to seed nodes.</summary>
+    /// <summary>Reads <c>pipeline.discovery</c>, then lets <see cref="MethodVariable"/>, <see cref="NamespaceVariable"/> and
+    /// <see cref="ContactPointsVariable"/> override it (read here: Akka.NET's HOCON does not substitute environment variables).</summary>
     /// <exception cref="ConfigurationException">an unknown method or an impossible value, named in the message</exception>
     public static ClusterDiscoverySettings FromConfig(Config config, Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
         var defaults = new ClusterDiscoverySettings();
         var section = config.GetConfig("pipeline.discovery") ?? ConfigurationFactory.Empty;
-        var method = section.GetString("method", null) is { Length: > 0 } configured
-            ? configured
-            : environment(MethodVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : SeedNodesMethod;
-        method = method.Trim().ToLowerInvariant();
+        var method = (Override(environment, MethodVariable) ?? section.GetString("method", SeedNodesMethod)).Trim().ToLowerInvariant();
         if (method is not (SeedNodesMethod or KubernetesMethod))
             throw new ConfigurationException(
                 $"pipeline.discovery.method (or {MethodVariable}) must be '{SeedNodesMethod}' or '{KubernetesMethod}', not '{method}'");
+        var contactPoints = section.GetInt("required-contact-points", defaults.RequiredContactPoints);
+        if (Override(environment, ContactPointsVariable) is { } contactPointsText && !int.TryParse(contactPointsText, out contactPoints))
+            throw new ConfigurationException($"{ContactPointsVariable} must be a whole number, not '{contactPointsText}'");
         var settings = new ClusterDiscoverySettings
         {
             Method = method,
             ServiceName = section.GetString("service-name", defaults.ServiceName),
             PodLabelSelector = section.GetString("pod-label-selector", defaults.PodLabelSelector),
-            PodNamespace = section.GetString("pod-namespace", defaults.PodNamespace),
+            PodNamespace = Override(environment, NamespaceVariable) ?? section.GetString("pod-namespace", defaults.PodNamespace),
             ManagementPortName = section.GetString("management.port-name", defaults.ManagementPortName),
             ManagementPort = section.GetInt("management.port", defaults.ManagementPort),
             ManagementHostname = section.GetString("management.hostname", defaults.ManagementHostname),
             ManagementBindHostname = section.GetString("management.bind-hostname", defaults.ManagementBindHostname),
-            RequiredContactPoints = section.GetInt("required-contact-points", defaults.RequiredContactPoints),
+            RequiredContactPoints = contactPoints,
             StableMargin = section.GetTimeSpan("stable-margin", defaults.StableMargin),
             NewClusterEnabled = section.GetBoolean("new-cluster-enabled", defaults.NewClusterEnabled),
         };
@@ -77,6 +80,9 @@ public sealed record ClusterDiscoverySettings
             throw new ConfigurationException($"pipeline.discovery.pod-label-selector must be a label selector such as akka-cluster={{0}}, not '{settings.PodLabelSelector}'");
         return settings;
     }
+
+    private static string? Override(Func<string, string?> environment, string name) =>
+        environment(name) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
 }
 
 /// <summary>Cluster formation on Kubernetes: Akka.Management, cluster bootstrap and Kubernetes API pod discovery.</summary>
