@@ -98,9 +98,20 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
     public static async Task<JobStatus> WatchAsync(IActorRef proxy, CancellationToken cancellation)
     {
         var view = new StatusView();
+        var unanswered = 0;
         while (true)
         {
-            var status = await proxy.Ask<JobStatus>(GetJobStatus.Instance, TimeSpan.FromSeconds(30), cancellation);
+            JobStatus status;
+            try
+            {
+                status = await proxy.Ask<JobStatus>(GetJobStatus.Instance, TimeSpan.FromSeconds(10), cancellation);
+                unanswered = 0;
+            }
+            catch (AskTimeoutException) when (++unanswered < 30)
+            {
+                // the singleton is moving to another node or restarting: its proxy buffers, so keep asking
+                continue;
+            }
             view.Update(status);
             if (status.IsFinished)
             {

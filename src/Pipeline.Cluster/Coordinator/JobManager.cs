@@ -4,6 +4,7 @@ using Akka.Event;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
 using Pipeline.Processing;
+using Pipeline.Storage;
 
 namespace Pipeline.Cluster.Coordinator;
 
@@ -28,12 +29,12 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         public HeldPartition[] Held { get; set; } = [];
     }
 
-    private sealed record Identified(JobSpec Spec, PreparedJob Job, IActorRef Requester);
-    private sealed record PrepareFailed(string Reason, IActorRef Requester);
-    private sealed record CommitChecked(PartitionOutcome Outcome, string? Problem, IActorRef Worker);
-    private sealed record Merged(MergeSummary Summary);
-    private sealed record MergeFailed(string Reason);
-    private sealed class Tick { public static readonly Tick Instance = new(); }
+    private sealed record Identified(JobSpec Spec, PreparedJob Job, IActorRef Requester) : INoSerializationVerificationNeeded;
+    private sealed record PrepareFailed(string Reason, IActorRef Requester) : INoSerializationVerificationNeeded;
+    private sealed record CommitChecked(PartitionOutcome Outcome, string? Problem, IActorRef Worker) : INoSerializationVerificationNeeded;
+    private sealed record Merged(MergeSummary Summary) : INoSerializationVerificationNeeded;
+    private sealed record MergeFailed(string Reason) : INoSerializationVerificationNeeded;
+    private sealed class Tick : INoSerializationVerificationNeeded { public static readonly Tick Instance = new(); }
 
     private readonly IJobServices _services;
     private readonly CoordinatorSettings _settings;
@@ -312,12 +313,19 @@ public sealed class JobManager : ReceiveActor, IWithTimers
 
     private static string? CheckPart(string output, PartitionOutcome outcome)
     {
-        var path = Path.Combine(output, outcome.PartPath);
-        if (!File.Exists(path)) return $"part {outcome.PartPath} does not exist";
+        var part = outcome.Part;
+        return CheckFile(output, part.RowsPath, part.RowsBytes, part.RowsSha256)
+               ?? CheckFile(output, part.ErrorsPath, part.ErrorsBytes, part.ErrorsSha256);
+    }
+
+    private static string? CheckFile(string output, string relativePath, long bytes, string sha256)
+    {
+        var path = PartFiles.Resolve(output, relativePath);
+        if (!File.Exists(path)) return $"part {relativePath} does not exist";
         using var stream = File.OpenRead(path);
-        if (stream.Length != outcome.Bytes) return $"part {outcome.PartPath} has {stream.Length} bytes, the commit says {outcome.Bytes}";
-        var sha = Convert.ToHexStringLower(SHA256.HashData(stream));
-        return sha == outcome.Sha256 ? null : $"part {outcome.PartPath} has sha256 {sha}, the commit says {outcome.Sha256}";
+        if (stream.Length != bytes) return $"part {relativePath} has {stream.Length} bytes, the commit says {bytes}";
+        var actual = Convert.ToHexStringLower(SHA256.HashData(stream));
+        return string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase) ? null : $"part {relativePath} has sha256 {actual}, the commit says {sha256}";
     }
 
     private void OnCommitChecked(CommitChecked check)

@@ -81,8 +81,35 @@ public static class PipelineNode
             if (!File.Exists(path)) throw new FileNotFoundException($"configuration file {path} does not exist", path);
             config = ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(config);
         }
+        config = ApplyEnvironment(config, Environment.GetEnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(options.ExtraHocon))
             config = ConfigurationFactory.ParseString(options.ExtraHocon).WithFallback(config);
+        return config;
+    }
+
+    /// <summary>Environment variables that override a HOCON setting (Akka's HOCON has no working ${?VAR} fallback).</summary>
+    public static readonly IReadOnlyDictionary<string, string> EnvironmentOverrides = new Dictionary<string, string>
+    {
+        ["PIPELINE_LOG_LEVEL"] = "akka.loglevel",
+        ["PIPELINE_HOSTNAME"] = "akka.remote.dot-netty.tcp.hostname",
+        ["PIPELINE_PUBLIC_HOSTNAME"] = "akka.remote.dot-netty.tcp.public-hostname",
+        ["PIPELINE_PORT"] = "akka.remote.dot-netty.tcp.port",
+        ["PIPELINE_SBR_STABLE_AFTER"] = "akka.cluster.split-brain-resolver.stable-after",
+        ["PIPELINE_LEASE"] = "pipeline.coordinator.lease",
+        ["PIPELINE_STATE_DIR"] = "pipeline.coordinator.state-dir",
+        ["PIPELINE_PARTITIONS_IN_FLIGHT"] = "pipeline.worker.partitions-in-flight",
+        ["PIPELINE_PREFETCH"] = "pipeline.worker.prefetch",
+        ["PIPELINE_WORKER_THREADS"] = "pipeline.worker.threads",
+    };
+
+    public static Config ApplyEnvironment(Config config, Func<string, string?> environment)
+    {
+        foreach (var (variable, path) in EnvironmentOverrides)
+        {
+            if (environment(variable) is not { Length: > 0 } value) continue;
+            var quoted = "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+            config = ConfigurationFactory.ParseString($"{path} = {quoted}").WithFallback(config);
+        }
         return config;
     }
 
@@ -115,6 +142,19 @@ public static class PipelineNode
         serviceCollection.AddAkka(NodeOptions.SystemName, (akka, _) =>
         {
             akka.AddHocon(config, HoconAddMode.Prepend)
+                .ConfigureLoggers(logging =>
+                {
+                    // Akka's log events go through Microsoft.Extensions.Logging, filtered by the node's level
+                    logging.LogLevel = options.MinimumLogLevel switch
+                    {
+                        LogLevel.Trace or LogLevel.Debug => Akka.Event.LogLevel.DebugLevel,
+                        LogLevel.Information => Akka.Event.LogLevel.InfoLevel,
+                        LogLevel.Warning => Akka.Event.LogLevel.WarningLevel,
+                        _ => Akka.Event.LogLevel.ErrorLevel,
+                    };
+                    logging.ClearLoggers();
+                    logging.AddLoggerFactory();
+                })
                 .WithRemoting(new RemoteOptions
                 {
                     HostName = options.Hostname ?? config.GetString("akka.remote.dot-netty.tcp.hostname"),
@@ -122,7 +162,12 @@ public static class PipelineNode
                     Port = options.Port ?? config.GetInt("akka.remote.dot-netty.tcp.port"),
                 })
                 .WithClustering(new ClusterOptions { Roles = roles, SeedNodes = seeds })
-                .WithSingletonProxy<JobManagerProxy>("job-manager", new ClusterSingletonOptions { Role = "coordinator" });
+                .WithSingletonProxy<JobManagerProxy>("job-manager", new ClusterSingletonOptions
+                {
+                    Role = "coordinator",
+                    // a node that starts before any coordinator is normal; say so only when it lasts
+                    LogSingletonIdentificationFailure = !options.Local,
+                });
             if (options.Coordinator)
             {
                 akka.WithSingleton<JobManager>("job-manager",

@@ -26,12 +26,12 @@ public sealed class PartitionWorker : ReceiveActor, IWithTimers
         public string Key => $"{Work.JobId}/{Work.Partition.Id}#{Work.Attempt}";
     }
 
-    private sealed record AttemptDone(string Key, PartitionOutcome Outcome);
-    private sealed record AttemptFailed(string Key, string Reason, bool Cancelled);
-    private sealed class Beat { public static readonly Beat Instance = new(); }
+    private sealed record AttemptDone(string Key, PartitionOutcome Outcome) : INoSerializationVerificationNeeded;
+    private sealed record AttemptFailed(string Key, string Reason, bool Cancelled) : INoSerializationVerificationNeeded;
+    private sealed class Beat : INoSerializationVerificationNeeded { public static readonly Beat Instance = new(); }
 
     /// <summary>Asks the worker to hand back everything it holds (CoordinatedShutdown); replies Done.</summary>
-    public sealed class Drain { public static readonly Drain Instance = new(); }
+    public sealed class Drain : INoSerializationVerificationNeeded { public static readonly Drain Instance = new(); }
 
     private readonly IActorRef _coordinator;
     private readonly IJobServices _services;

@@ -28,32 +28,44 @@ public sealed class CommitJournal : IDisposable
         _stream = stream;
     }
 
+    /// <summary>Reads the recorded entries without opening the journal for writing (status tools, tests).</summary>
+    public static List<JournalEntry> Read(string path)
+    {
+        if (!File.Exists(path)) return [];
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return Parse(bytes, out _);
+    }
+
     public static (CommitJournal Journal, List<JournalEntry> Entries) Open(string path)
     {
-        var entries = new List<JournalEntry>();
         long validLength = 0;
-        if (File.Exists(path))
-        {
-            var bytes = File.ReadAllBytes(path);
-            var start = 0;
-            for (var i = 0; i < bytes.Length; i++)
-            {
-                if (bytes[i] != (byte)'\n') continue;
-                var line = bytes.AsSpan(start, i - start);
-                JournalEntry? entry = null;
-                try { entry = JsonSerializer.Deserialize<JournalEntry>(line, JobJson.Compact); }
-                catch (JsonException) { }
-                if (entry is null) break; // torn or foreign line: everything after it is untrusted
-                entries.Add(entry);
-                start = i + 1;
-                validLength = start;
-            }
-        }
+        var entries = File.Exists(path) ? Parse(File.ReadAllBytes(path), out validLength) : [];
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
         var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
         stream.SetLength(validLength);
         stream.Seek(validLength, SeekOrigin.Begin);
         return (new CommitJournal(path, stream), entries);
+    }
+
+    private static List<JournalEntry> Parse(byte[] bytes, out long validLength)
+    {
+        var entries = new List<JournalEntry>();
+        validLength = 0;
+        var start = 0;
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] != (byte)'\n') continue;
+            JournalEntry? entry = null;
+            try { entry = JsonSerializer.Deserialize<JournalEntry>(bytes.AsSpan(start, i - start), JobJson.Compact); }
+            catch (JsonException) { }
+            if (entry is null) break; // torn or foreign line: everything after it is untrusted
+            entries.Add(entry);
+            start = i + 1;
+            validLength = start;
+        }
+        return entries;
     }
 
     public void Append(JournalEntry entry)

@@ -1,21 +1,184 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Pipeline.Boxes;
+using Pipeline.Corpus;
+using Pipeline.Embedding;
+using Pipeline.Imaging;
 using Pipeline.Processing;
+using Pipeline.Storage;
 
 namespace Pipeline.Jobs;
 
-/// <summary>The real computations behind the cluster, on this node's cores.</summary>
-public sealed class JobServices : IJobServices
+/// <summary>
+/// The real computations behind the cluster on this node: planning from the corpus, partition processing with the
+/// image, box and embedding stages, and the merge. One embedding session per process and model, shared by threads.
+/// </summary>
+public sealed class JobServices : IJobServices, IAsyncDisposable
 {
+    public const string NoModel = "none";
+    public const string PackagedModel = "resnet18";
+
     private readonly int _threads;
+    private readonly ConcurrentDictionary<string, Lazy<(EmbeddingSession Session, EmbeddingBatcher Batcher)>> _embedders = new();
+    private readonly ConcurrentDictionary<string, string> _modelHashes = new();
 
     private JobServices(int threads) => _threads = threads;
 
     public static JobServices Create(int threads) => new(Math.Max(1, threads));
 
-    public PreparedJob Prepare(JobSpec spec, CancellationToken cancellation) => throw new NotImplementedException();
+    /// <summary>The model file a job uses, or null for no embeddings.</summary>
+    public static string? ResolveModelPath(JobSpec spec) => spec.Model.ToLowerInvariant() switch
+    {
+        NoModel => null,
+        PackagedModel => ModelSpec.DefaultModelPath,
+        _ => Path.GetFullPath(spec.Model),
+    };
 
-    public Task<PartitionOutcome> ExecuteAsync(PartitionWork work, IProgress<int>? progress, CancellationToken cancellation) =>
-        throw new NotImplementedException();
+    public static ModelSpec ResolveModelSpec(JobSpec spec)
+    {
+        var preset = spec.ModelPreset is { Length: > 0 } name
+            ? ModelSpec.Preset(name)
+            : string.Equals(spec.Model, PackagedModel, StringComparison.OrdinalIgnoreCase) ? ModelSpec.ResNet18Cntk : ModelSpec.ImageNetTorchvision;
+        return preset with { InputSize = spec.ImageSize };
+    }
 
-    public MergeSummary Merge(PreparedJob job, IReadOnlyList<PartitionOutcome> commits, CancellationToken cancellation) =>
-        throw new NotImplementedException();
+    /// <summary>Checks a job's settings before anything is planned; the message says what to change.</summary>
+    public static void Validate(JobSpec spec)
+    {
+        if (!Directory.Exists(spec.Corpus)) throw new InvalidDataException($"corpus folder {spec.Corpus} does not exist");
+        if (spec.Splits.Length == 0) throw new InvalidDataException("no splits to process");
+        foreach (var split in spec.Splits)
+            if (split is not (Splits.Train or Splits.Val or Splits.Test))
+                throw new InvalidDataException($"unknown split '{split}': use train, val or test");
+        if (spec.PartitionSize < 1) throw new InvalidDataException("partition size must be at least 1");
+        if (spec.BatchSize < 1) throw new InvalidDataException("batch size must be at least 1");
+        if (spec.Device is not ("cpu" or "cuda" or "auto")) throw new InvalidDataException($"unknown device '{spec.Device}': use cpu or cuda");
+        if (spec.Precision is not ("fp32" or "fp16")) throw new InvalidDataException($"unknown precision '{spec.Precision}': use fp32 or fp16");
+        if (spec.Decoder != "default") DecoderRegistry.Create(spec.Decoder);
+        ImageOptions(spec).Validate();
+        var model = ResolveModelPath(spec);
+        if (model is not null)
+        {
+            if (!File.Exists(model)) throw new InvalidDataException($"model file {model} does not exist");
+            if (string.Equals(spec.Model, PackagedModel, StringComparison.OrdinalIgnoreCase) && spec.ImageSize != 224)
+                throw new InvalidDataException($"the packaged ResNet-18 takes 224 px input, not {spec.ImageSize}; pass --model FILE for another size");
+            ResolveModelSpec(spec).Validate();
+        }
+    }
+
+    public static ImageStageOptions ImageOptions(JobSpec spec) =>
+        new(spec.ResizeShorter, spec.ImageSize, spec.StoreShorter, spec.StoreQuality);
+
+    private string ModelSha(JobSpec spec)
+    {
+        var path = ResolveModelPath(spec);
+        return path is null ? NoModel : _modelHashes.GetOrAdd(path, ModelIdentity.Sha256);
+    }
+
+    public PreparedJob Prepare(JobSpec spec, CancellationToken cancellation)
+    {
+        Validate(spec);
+        var modelSha = ModelSha(spec);
+        var jobId = JobIdentity.Compute(spec, JobIdentity.CorpusFingerprint(spec.Corpus), modelSha);
+        var paths = new JobPaths(spec.Output);
+        var existing = PartitionPlanner.TryLoad(paths.PlanDir);
+        if (existing is not null && existing.JobId == jobId)
+            return new PreparedJob(jobId, spec, modelSha, existing, new CorpusSummary(existing.Images, existing.Categories, []));
+
+        // another job's state in this output folder: a changed job starts anew (its dataset replaces the old one at merge)
+        if (Directory.Exists(paths.StateDir)) Directory.Delete(paths.StateDir, recursive: true);
+        if (Directory.Exists(paths.PartsDir)) Directory.Delete(paths.PartsDir, recursive: true);
+        cancellation.ThrowIfCancellationRequested();
+
+        var reader = new CorpusReader(spec.Corpus);
+        var splits = spec.Splits.Where(s => reader.AvailableSplits.Contains(s)).ToArray();
+        if (splits.Length == 0)
+            throw new InvalidDataException($"corpus {spec.Corpus} has none of the splits {string.Join(", ", spec.Splits)} (it has {string.Join(", ", reader.AvailableSplits)})");
+        var categories = new Dictionary<int, Category>();
+        foreach (var category in reader.Categories) categories[category.Id] = category;
+        var staging = paths.PlanDir + ".tmp";
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        var plan = PartitionPlanner.Plan(jobId, reader.ReadImages(splits), categories, staging, spec.PartitionSize);
+        Directory.CreateDirectory(paths.StateDir);
+        Directory.Move(staging, paths.PlanDir);
+        var issues = new Dictionary<string, long>();
+        foreach (var kind in Enum.GetValues<CorpusIssueKind>())
+            if (reader.Issues.Count(kind) is > 0 and var count) issues[CorpusIssues.Code(kind)] = count;
+        return new PreparedJob(jobId, spec, modelSha, plan, new CorpusSummary(plan.Images, categories.Count, issues));
+    }
+
+    public async Task<PartitionOutcome> ExecuteAsync(PartitionWork work, IProgress<int>? progress, CancellationToken cancellation)
+    {
+        var spec = work.Spec;
+        var batcher = EmbedderFor(spec)?.Batcher;
+        var decoder = DecoderRegistry.Create(spec.Decoder == "default" ? null : spec.Decoder);
+        var processor = new PartitionProcessor(_threads, decoder, ImageOptions(spec), batcher);
+        return await processor.ProcessAsync(work, progress, cancellation).ConfigureAwait(false);
+    }
+
+    private (EmbeddingSession Session, EmbeddingBatcher Batcher)? EmbedderFor(JobSpec spec)
+    {
+        var model = ResolveModelPath(spec);
+        if (model is null) return null;
+        var key = $"{model}|{spec.ModelPreset}|{spec.ImageSize}|{spec.Device}|{spec.FallbackCpu}|{spec.Precision}|{spec.BatchSize}";
+        return _embedders.GetOrAdd(key, _ => new Lazy<(EmbeddingSession, EmbeddingBatcher)>(() =>
+        {
+            var session = EmbeddingSession.Open(new EmbeddingOptions
+            {
+                ModelPath = model,
+                Spec = ResolveModelSpec(spec),
+                Device = spec.Device switch { "cuda" => EmbeddingDevice.Cuda, "auto" => EmbeddingDevice.Auto, _ => EmbeddingDevice.Cpu },
+                FallbackToCpu = spec.FallbackCpu,
+                Precision = spec.Precision == "fp16" ? EmbeddingPrecision.Fp16 : EmbeddingPrecision.Fp32,
+                IntraOpThreads = _threads,
+            });
+            return (session, new EmbeddingBatcher(session, spec.BatchSize));
+        })).Value;
+    }
+
+    public MergeSummary Merge(PreparedJob job, IReadOnlyList<PartitionOutcome> commits, CancellationToken cancellation)
+    {
+        var infos = job.Plan.Partitions.ToDictionary(p => p.Id);
+        var histograms = new Dictionary<(string Split, string Super), BoxSizeHistogram>();
+        var classes = new Dictionary<(int Category, string Split), ClassCountRow>();
+        foreach (var commit in commits)
+        {
+            var info = infos[commit.PartitionId];
+            var key = (info.Split, info.Supercategory);
+            var h = commit.Histogram;
+            var partial = new BoxSizeHistogram(h.Counts, h.Count, h.SumNanos, h.Min, h.Max);
+            if (histograms.TryGetValue(key, out var merged)) merged.MergeFrom(partial);
+            else histograms[key] = partial.Clone();
+            foreach (var tally in commit.Classes)
+            {
+                var ck = (tally.CategoryId, info.Split);
+                classes[ck] = classes.TryGetValue(ck, out var row)
+                    ? row with { Images = row.Images + tally.Images, Boxes = row.Boxes + tally.Boxes }
+                    : new ClassCountRow(tally.CategoryId, tally.Species, info.Supercategory, info.Split, tally.Images, tally.Boxes);
+            }
+        }
+        var bins = new List<HistogramBinRow>();
+        foreach (var ((split, super), histogram) in histograms.OrderBy(h => h.Key.Split, StringComparer.Ordinal).ThenBy(h => h.Key.Super, StringComparer.Ordinal))
+            for (var b = 0; b < BoxSizeHistogram.BinCount; b++)
+                bins.Add(new HistogramBinRow(split, super, BoxSizeHistogram.BinLow(b), BoxSizeHistogram.BinHigh(b), histogram.Counts[b]));
+        var classRows = classes.Values.OrderBy(c => c.Split, StringComparer.Ordinal).ThenBy(c => c.CategoryId).ToList();
+        var configHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(job.Spec.SettingsFingerprint())));
+        var result = DatasetMerger.Merge(new MergeRequest(job.Spec.Output, job.JobId, configHash,
+            job.ModelSha256 == NoModel ? null : job.ModelSha256, job.Plan.Images,
+            commits.Select(c => c.Part).ToList(), bins, classRows));
+        // committed parts live until merged
+        PartFiles.DeleteMergedParts(job.Spec.Output);
+        return new MergeSummary(result.DatasetPath, result.Files.Count, result.OutputRows, result.QuarantinedRows, result.Elapsed.TotalSeconds);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var lazy in _embedders.Values)
+        {
+            if (!lazy.IsValueCreated) continue;
+            await lazy.Value.Batcher.DisposeAsync().ConfigureAwait(false);
+            lazy.Value.Session.Dispose();
+        }
+    }
 }
