@@ -18,13 +18,8 @@ public class ManifestTests(RenderedManifests manifests)
 
     private IEnumerable<JsonObject> ClusterPods(string kustomization) => Workloads(kustomization).Where(IsClusterMember);
 
-    private static Config ClusterConfig(string file)
-    {
-        // Akka.NET 1.5's HOCON has no environment substitution and a ${?VAR} line swallows what follows it:
-        // read the values the file states, not what that parser makes of it
-        var lines = File.ReadAllLines(RepositoryTree.PathOf("cluster-config", file)).Where(line => !line.Contains("${?"));
-        return ConfigurationFactory.ParseString(string.Join('\n', lines));
-    }
+    private static Config ClusterConfig(string file) =>
+        ConfigurationFactory.ParseString(File.ReadAllText(RepositoryTree.PathOf("cluster-config", file)));
 
     private static ClusterDiscoverySettings Discovery() =>
         ClusterDiscoverySettings.FromConfig(ClusterConfig("kubernetes.conf"), _ => null);
