@@ -1,3 +1,6 @@
+using System.Net;
+using System.Text.Json;
+using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,38 +40,21 @@ public class KubernetesBootstrapTests
     }
 
     [Fact]
-    public void Kubernetes_discovery_configures_management_bootstrap_and_pod_lookup()
+    public void Kubernetes_discovery_bounds_the_join_and_adds_no_other_configuration()
     {
         var hocon = BuiltHocon(ClusterDiscoverySettings.FromConfig(KubernetesConf(), NoEnvironment));
-
-        Assert.Equal(8558, hocon.GetInt("akka.management.http.port"));
-        Assert.Equal(8558, hocon.GetInt("akka.management.http.bind-port"));
-        Assert.Equal("0.0.0.0", hocon.GetString("akka.management.http.bind-hostname"));
-        // advertised host left to Akka.Management's default: the remoting public hostname (the pod IP)
-        Assert.Equal("<hostname>", hocon.GetString("akka.management.http.hostname"));
-        var discovery = "akka.management.cluster.bootstrap.contact-point-discovery";
-        Assert.Equal("pipeline", hocon.GetString($"{discovery}.service-name"));
-        Assert.Equal("management", hocon.GetString($"{discovery}.port-name"));
-        Assert.Equal(2, hocon.GetInt($"{discovery}.required-contact-point-nr"));
-        Assert.Equal(TimeSpan.FromSeconds(5), hocon.GetTimeSpan($"{discovery}.stable-margin"));
-        Assert.True(hocon.GetBoolean($"{discovery}.contact-with-all-contact-points"));
-        Assert.Equal("akka.discovery", hocon.GetString($"{discovery}.discovery-method"));
-        Assert.True(hocon.GetBoolean("akka.management.cluster.bootstrap.new-cluster-enabled"));
-        Assert.Equal("kubernetes-api", hocon.GetString("akka.discovery.method"));
-        Assert.Equal("akka-cluster={0}", hocon.GetString("akka.discovery.kubernetes-api.pod-label-selector"));
-        Assert.StartsWith("Akka.Discovery.KubernetesApi.KubernetesApiServiceDiscovery, Akka.Discovery.KubernetesApi",
-            hocon.GetString("akka.discovery.kubernetes-api.class"));
-        // no namespace configured: the plugin reads the pod's own from its service account
-        Assert.Equal("<pod-namespace>", hocon.GetString("akka.discovery.kubernetes-api.pod-namespace"));
+        Assert.Equal(TimeSpan.FromSeconds(120), hocon.GetTimeSpan("akka.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
+        Assert.False(hocon.HasPath("akka.cluster.seed-nodes"));
+        Assert.False(hocon.HasPath("akka.management"));
     }
 
     [Fact]
-    public void Environment_variable_turns_kubernetes_discovery_on_when_configuration_is_silent()
+    public void Environment_turns_kubernetes_discovery_on_when_configuration_is_silent()
     {
         var settings = ClusterDiscoverySettings.FromConfig(ConfigurationFactory.Empty,
             name => name == ClusterDiscoverySettings.MethodVariable ? "kubernetes" : null);
         Assert.True(settings.UsesKubernetes);
-        Assert.Equal("kubernetes-api", BuiltHocon(settings).GetString("akka.discovery.method"));
+        Assert.True(BuiltHocon(settings).HasPath("akka.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
     }
 
     [Fact]
@@ -88,9 +74,9 @@ public class KubernetesBootstrapTests
             [ClusterDiscoverySettings.NamespaceVariable] = "batch",
             [ClusterDiscoverySettings.ContactPointsVariable] = "4",
         };
-        var hocon = BuiltHocon(ClusterDiscoverySettings.FromConfig(KubernetesConf(), name => environment.GetValueOrDefault(name)));
-        Assert.Equal("batch", hocon.GetString("akka.discovery.kubernetes-api.pod-namespace"));
-        Assert.Equal(4, hocon.GetInt("akka.management.cluster.bootstrap.contact-point-discovery.required-contact-point-nr"));
+        var settings = ClusterDiscoverySettings.FromConfig(KubernetesConf(), name => environment.GetValueOrDefault(name));
+        Assert.Equal(4, settings.RequiredContactPoints);
+        Assert.Equal("batch", settings.PodNamespace);
     }
 
     [Fact]
@@ -102,26 +88,18 @@ public class KubernetesBootstrapTests
     }
 
     [Fact]
-    public void Namespace_and_contact_points_from_configuration_reach_the_plugins()
+    public void Join_timeout_zero_waits_for_seeds_forever()
     {
-        var config = ConfigurationFactory.ParseString("""
-            pipeline.discovery {
-              pod-namespace = batch
-              required-contact-points = 5
-              management.port = 9558
-            }
-            """).WithFallback(KubernetesConf());
+        var config = ConfigurationFactory.ParseString("pipeline.discovery.join-timeout = 0s").WithFallback(KubernetesConf());
         var hocon = BuiltHocon(ClusterDiscoverySettings.FromConfig(config, NoEnvironment));
-        Assert.Equal("batch", hocon.GetString("akka.discovery.kubernetes-api.pod-namespace"));
-        Assert.Equal(5, hocon.GetInt("akka.management.cluster.bootstrap.contact-point-discovery.required-contact-point-nr"));
-        Assert.Equal(9558, hocon.GetInt("akka.management.http.port"));
+        Assert.Equal("off", hocon.GetString("akka.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
     }
 
     [Theory]
     [InlineData("pipeline.discovery.method = dns", "'dns'")]
     [InlineData("pipeline.discovery.method = kubernetes\npipeline.discovery.required-contact-points = 0", "required-contact-points")]
-    [InlineData("pipeline.discovery.method = kubernetes\npipeline.discovery.management.port = 70000", "management.port")]
     [InlineData("pipeline.discovery.method = kubernetes\npipeline.discovery.pod-label-selector = pipeline", "pod-label-selector")]
+    [InlineData("pipeline.discovery.method = kubernetes\npipeline.discovery.lookup-interval = 0s", "lookup-interval")]
     public void Impossible_settings_are_refused_with_the_key_named(string hocon, string named)
     {
         var error = Assert.Throws<ConfigurationException>(() =>
@@ -136,5 +114,65 @@ public class KubernetesBootstrapTests
         var fromFile = ClusterDiscoverySettings.FromConfig(KubernetesConf(), NoEnvironment);
         var fromCode = new ClusterDiscoverySettings { Method = ClusterDiscoverySettings.KubernetesMethod };
         Assert.Equal(fromCode, fromFile);
+        Assert.Equal("akka-cluster=pipeline", fromFile.EffectiveLabelSelector);
+    }
+
+    private static ClusterPod Pod(string ip, int port) => new($"pod-{ip}-{port}", IPAddress.Parse(ip), port);
+
+    [Fact]
+    public void Seeds_are_ordered_by_numeric_address_then_port()
+    {
+        var seeds = PodSeedNodes.SeedAddresses(
+            [Pod("10.0.0.10", 4053), Pod("10.0.0.9", 4053), Pod("10.0.1.2", 4053), Pod("10.0.0.9", 4052)], "pipeline");
+        Assert.Equal(["akka.tcp://pipeline@10.0.0.9:4052", "akka.tcp://pipeline@10.0.0.9:4053", "akka.tcp://pipeline@10.0.0.10:4053",
+            "akka.tcp://pipeline@10.0.1.2:4053"], seeds.Select(a => a.ToString()));
+    }
+
+    [Fact]
+    public void Every_node_computes_the_same_seed_order_whatever_order_the_api_lists_pods()
+    {
+        ClusterPod[] pods = [Pod("10.1.2.3", 4053), Pod("10.1.0.200", 4053), Pod("10.1.0.30", 4053)];
+        var first = PodSeedNodes.SeedAddresses(pods, "pipeline");
+        var reversed = PodSeedNodes.SeedAddresses(pods.Reverse(), "pipeline");
+        Assert.Equal(first, reversed);
+        Assert.Equal(new Address("akka.tcp", "pipeline", "10.1.0.30", 4053), first[0]);
+    }
+
+    [Fact]
+    public void A_pod_listed_twice_is_one_seed()
+    {
+        var seeds = PodSeedNodes.SeedAddresses([Pod("10.0.0.6", 4053), Pod("10.0.0.6", 4053)], "pipeline");
+        Assert.Equal([new Address("akka.tcp", "pipeline", "10.0.0.6", 4053)], seeds);
+    }
+
+    [Fact]
+    public void Only_running_pods_with_an_ip_and_the_named_port_are_listed()
+    {
+        var podList = JsonDocument.Parse("""
+            {"kind": "PodList", "items": [
+              {"metadata": {"name": "ready"}, "spec": {"containers": [{"name": "node", "ports": [{"name": "remoting", "containerPort": 4053}]}]},
+               "status": {"phase": "Running", "podIP": "10.0.0.7"}},
+              {"metadata": {"name": "sidecar-first"}, "spec": {"containers": [{"name": "proxy"},
+                 {"name": "node", "ports": [{"name": "http", "containerPort": 8080}, {"name": "remoting", "containerPort": 4053}]}]},
+               "status": {"phase": "Running", "podIP": "10.0.0.8"}},
+              {"metadata": {"name": "pending"}, "spec": {"containers": [{"name": "node", "ports": [{"name": "remoting", "containerPort": 4053}]}]},
+               "status": {"phase": "Pending"}},
+              {"metadata": {"name": "terminating", "deletionTimestamp": "2026-11-26T10:00:00Z"},
+               "spec": {"containers": [{"name": "node", "ports": [{"name": "remoting", "containerPort": 4053}]}]},
+               "status": {"phase": "Running", "podIP": "10.0.0.9"}},
+              {"metadata": {"name": "no-remoting"}, "spec": {"containers": [{"name": "job"}]},
+               "status": {"phase": "Running", "podIP": "10.0.0.10"}}
+            ]}
+            """);
+        var pods = KubernetesPodLister.Parse(podList.RootElement, "remoting");
+        Assert.Equal([new ClusterPod("ready", IPAddress.Parse("10.0.0.7"), 4053), new ClusterPod("sidecar-first", IPAddress.Parse("10.0.0.8"), 4053)], pods);
+    }
+
+    [Fact]
+    public void Outside_a_pod_the_lister_says_what_is_missing()
+    {
+        var settings = new ClusterDiscoverySettings { Method = ClusterDiscoverySettings.KubernetesMethod };
+        var error = Assert.Throws<InvalidOperationException>(() => new KubernetesPodLister(settings, NoEnvironment));
+        Assert.Contains("KUBERNETES_SERVICE_HOST", error.Message);
     }
 }

@@ -160,7 +160,7 @@ public class ManifestTests(RenderedManifests manifests)
                 var container = Containers(workload).Single();
                 Assert.Equal(RemotingPort, ContainerPort(container, "remoting"));
                 Assert.Equal(RemotingPort.ToString(), Option(container, "--port"));
-                Assert.Equal(discovery.ManagementPort, ContainerPort(container, discovery.ManagementPortName));
+                Assert.Equal(RemotingPort, ContainerPort(container, discovery.RemotingPortName));
                 // the pod IP is what pod discovery returns and what other nodes must reach
                 Assert.Equal("$(POD_IP)", Option(container, "--public-hostname"));
                 Assert.Equal("status.podIP", (string)Env(container)["POD_IP"]["valueFrom"]!["fieldRef"]!["fieldPath"]!);
@@ -168,8 +168,8 @@ public class ManifestTests(RenderedManifests manifests)
             var headless = One(manifests.In(overlay), "Service", "pipeline-cluster");
             Assert.Equal("None", (string)headless["spec"]!["clusterIP"]!);
             var headlessPorts = headless["spec"]!["ports"]!.AsArray().ToDictionary(p => (string)p!["targetPort"]!, p => (int)p!["port"]!);
-            Assert.Equal(RemotingPort, headlessPorts["remoting"]);
-            Assert.Equal(discovery.ManagementPort, headlessPorts[discovery.ManagementPortName]);
+            Assert.Equal([discovery.RemotingPortName], headlessPorts.Keys);
+            Assert.Equal(RemotingPort, headlessPorts[discovery.RemotingPortName]);
 
             var coordinator = Containers(One(manifests.In(overlay), "StatefulSet", "pipeline-coordinator")).Single();
             Assert.Equal(ApiPort, ContainerPort(coordinator, "http"));
@@ -215,15 +215,15 @@ public class ManifestTests(RenderedManifests manifests)
     public void Pod_discovery_selector_finds_every_cluster_pod_and_nothing_else()
     {
         var discovery = Discovery();
-        var selector = string.Format(discovery.PodLabelSelector, discovery.ServiceName).Split('=');
+        var selector = discovery.EffectiveLabelSelector.Split('=');
         var wanted = new Dictionary<string, string> { [selector[0]] = selector[1] };
         foreach (var kustomization in Kustomizations)
         foreach (var workload in Workloads(kustomization))
         {
             var matched = Matches(wanted, PodTemplate(workload));
             Assert.True(matched == IsClusterMember(workload), $"{Name(workload)}: discovery selector {string.Join('=', selector)} matched={matched}");
-            // the plugin takes the management port by name from every pod it finds
-            if (matched) Assert.Equal(discovery.ManagementPort, ContainerPort(Containers(workload).Single(), discovery.ManagementPortName));
+            // the plugin takes the remoting port by name from every pod it finds
+            if (matched) Assert.Equal(RemotingPort, ContainerPort(Containers(workload).Single(), discovery.RemotingPortName));
         }
     }
 
