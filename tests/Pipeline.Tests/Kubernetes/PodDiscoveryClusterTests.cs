@@ -96,6 +96,40 @@ public sealed class PodDiscoveryClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_restarted_first_pod_rejoins_the_running_cluster_instead_of_founding_another()
+    {
+        int[] ports = [FreePort(), FreePort()];
+        Array.Sort(ports);
+        // the lowest address is the first seed: the node that would found a new cluster if it did not ask the others
+        _pods = new JsonArray(Pod("pipeline-coordinator-0", "akka-cluster", "pipeline", ports[0]), Pod("pipeline-worker-cpu-1", "akka-cluster", "pipeline", ports[1]));
+        var first = await StartNode("coordinator", ports[0]);
+        var survivor = await StartNode("worker", ports[1]);
+        _nodes.Add(survivor);
+        await WaitFor(() => UpMembers(Sys(first)) == 2 && UpMembers(Sys(survivor)) == 2, "the first cluster to form");
+        await first.StopAsync(TimeSpan.FromSeconds(30));
+        first.Dispose();
+        await WaitFor(() => UpMembers(Sys(survivor)) == 1, "the survivor to see the first node leave");
+
+        var restarted = await StartNode("coordinator", ports[0]);
+        _nodes.Add(restarted);
+        await WaitFor(() => UpMembers(Sys(restarted)) == 2 && UpMembers(Sys(survivor)) == 2, "the restarted node to join the survivor");
+        var survivorView = Akka.Cluster.Cluster.Get(Sys(survivor)).State.Members.Select(m => m.UniqueAddress).ToHashSet();
+        Assert.Contains(Akka.Cluster.Cluster.Get(Sys(restarted)).SelfUniqueAddress, survivorView);
+    }
+
+    private static ActorSystem Sys(IHost node) => node.Services.GetRequiredService<ActorSystem>();
+
+    private static async Task WaitFor(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting for {what}");
+            await Task.Delay(250);
+        }
+    }
+
+    [Fact]
     public async Task A_refused_listing_names_the_missing_permission()
     {
         var wrongToken = Path.Combine(_scratch, "other-token");
