@@ -21,13 +21,25 @@ app.Configure(config =>
         .WithDescription("Start one long-running cluster node (coordinator or worker).")
         .WithExample("node", "--role", "coordinator", "--port", "4053")
         .WithExample("node", "--role", "worker", "--seed", "akka.tcp://pipeline@127.0.0.1:4053");
+    config.AddCommand<SubmitCommand>("submit").WithDescription("Submit a job to a running cluster through the coordinator's HTTP API; prints the job id.");
+    config.AddCommand<StatusCommand>("status").WithDescription("Show a job's progress from the coordinator's HTTP API (--watch: live until it finishes).");
+    config.AddBranch("bench", bench =>
+    {
+        bench.SetDescription("Measure one stage alone.");
+        bench.AddCommand<BenchEmbedCommand>("embed")
+            .WithDescription("Embedding throughput on synthetic crops (CPU or CUDA, fp32 or fp16).")
+            .WithExample("bench", "embed", "--device", "cuda", "--precision", "fp16", "--batch", "auto");
+        bench.AddCommand<BenchPartitionsCommand>("partitions")
+            .WithDescription("The partition processor alone, without the cluster (the baseline of the cluster's overhead).")
+            .WithExample("bench", "partitions", "--corpus", "corpus", "--model", "none");
+    });
 });
 
 try
 {
     return await app.RunAsync(args);
 }
-catch (Exception e) when (e is CommandAppException or UserFacingException)
+catch (Exception e) when (e is CommandAppException or UserFacingException or Pipeline.Embedding.EmbeddingDeviceException)
 {
     Console.Error.WriteLine($"pipeline: {e.Message}");
     return 2;

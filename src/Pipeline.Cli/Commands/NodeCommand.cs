@@ -60,6 +60,10 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         [Description("One-shot coordinator: run this job file, exit 0 when the dataset is merged, 1 if the job fails")]
         public string? Job { get; init; }
 
+        [CommandOption("--api <URL>")]
+        [Description("Coordinators: serve the HTTP API and dashboard here, e.g. http://0.0.0.0:8080 (or PIPELINE_API_URLS)")]
+        public string? Api { get; init; }
+
         [CommandOption("--verbose")]
         public bool Verbose { get; init; }
 
@@ -91,6 +95,7 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
             Local = settings.Local,
             WorkerName = settings.Name,
             MinimumLogLevel = settings.Verbose ? LogLevel.Debug : LogLevel.Information,
+            Api = settings.Api ?? Environment.GetEnvironmentVariable("PIPELINE_API_URLS"),
         };
         using var host = PipelineNode.Build(options, JobServices.Create(settings.Threads ?? Environment.ProcessorCount));
         await host.StartAsync(cancellation);

@@ -56,22 +56,25 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
 
         // node 0 holds the coordinator singleton and the first worker; more workers join it over loopback TCP
         var hosts = new List<IHost>();
+        var services = new List<JobServices>();
         try
         {
+            services.Add(JobServices.Create(perWorker));
             var first = PipelineNode.Build(new NodeOptions
             {
                 Coordinator = true, Worker = true, Local = true, ConfigFiles = configFiles, WorkerName = "worker-1",
-            }, JobServices.Create(perWorker));
+            }, services[0]);
             await first.StartAsync(cancellation);
             hosts.Add(first);
             var system = first.Services.GetRequiredService<ActorSystem>();
             var seed = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
             for (var i = 2; i <= settings.Workers; i++)
             {
+                services.Add(JobServices.Create(perWorker));
                 var worker = PipelineNode.Build(new NodeOptions
                 {
                     Worker = true, Local = true, ConfigFiles = configFiles, SeedNodes = [seed], WorkerName = $"worker-{i}",
-                }, JobServices.Create(perWorker));
+                }, services[^1]);
                 await worker.StartAsync(cancellation);
                 hosts.Add(worker);
             }
@@ -83,6 +86,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
                                    $"({settings.Workers} worker(s), {threads} cores, model {Markup.Escape(spec.Model)}, device {spec.Device})");
             var status = await WatchAsync(proxy, cancellation);
             PrintSummary(status);
+            foreach (var stats in services.SelectMany(s => s.EmbeddingStats())) PrintEmbedding(stats);
             return status.State == JobStates.Succeeded ? 0 : 1;
         }
         finally
@@ -92,7 +96,21 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
                 await hosts[i].StopAsync(CancellationToken.None);
                 hosts[i].Dispose();
             }
+            foreach (var s in services) await s.DisposeAsync();
         }
+    }
+
+    /// <summary>Which side was the bottleneck: the model (decode threads waited) or decoding (the model sat idle).</summary>
+    public static void PrintEmbedding(EmbedderStats s)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var wall = Math.Max(1e-9, s.Wall.TotalSeconds);
+        AnsiConsole.WriteLine(string.Format(inv,
+            "embedding on {0} ({1}): {2:N0} images in {3:N0} batches of up to {4} ({5:N0} full); model busy {6:P0} of {7:F1} s, " +
+            "idle waiting for decoded images {8:P0}; decode threads waited {9:F1} s in all for the model{10}",
+            s.Device, s.Precision, s.Images, s.Batches, s.BatchSize, s.FullBatches, s.ModelBusy.TotalSeconds / wall, wall,
+            1 - s.ModelBusy.TotalSeconds / wall, s.DecodeWaitedForModel.TotalSeconds,
+            s.FallbackReason is null ? "" : $" (fell back: {s.FallbackReason})"));
     }
 
     public static async Task<JobStatus> WatchAsync(IActorRef proxy, CancellationToken cancellation)

@@ -16,7 +16,7 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
         public string Out { get; init; } = "";
 
         [CommandOption("--scale <S>")]
-        [Description("Fraction of the release, in (0, 1]; 1 matches the paper's Table 2 (675,170 train+val images). Default: 0.001")]
+        [Description("Fraction of the release, above 0 and at most 1; 1 matches the paper's Table 2 (675,170 train+val images). Default: 0.001")]
         [DefaultValue(SynthOptions.DefaultScale)]
         public double Scale { get; init; } = SynthOptions.DefaultScale;
 

@@ -7,6 +7,7 @@ using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Pipeline.Cluster.Api;
 using Pipeline.Cluster.Coordinator;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Cluster.Worker;
@@ -40,6 +41,8 @@ public sealed record NodeOptions
     public string? ExtraHocon { get; init; }
     public string? WorkerName { get; init; }
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Warning;
+    /// <summary>Coordinators: serve the HTTP API and dashboard at these URLs (null: no API).</summary>
+    public string? Api { get; init; }
 
     public string[] Roles
     {
@@ -121,6 +124,7 @@ public static class PipelineNode
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         Configure(builder.Services, options, config, services);
+        if (options.Coordinator && options.Api is not null) builder.Services.AddPipelineApi(ApiOptions.Load(config, options.Api));
         return builder.Build();
     }
 

@@ -5,9 +5,11 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace Pipeline.Embedding;
 
 /// <summary>
-/// One batch in flight: host buffers that ONNX Runtime reads and writes directly (CUDA-pinned memory on CUDA, so
-/// the copies to and from the GPU are DMA transfers), bound once per batch shape through an <see cref="OrtIoBinding"/>.
-/// Fill <see cref="Pixels"/>, call <see cref="Run"/>, read <see cref="Embeddings"/>. Not thread-safe: one per worker.
+/// One batch in flight: host buffers that ONNX Runtime reads and writes directly, bound per batch shape through
+/// an <see cref="OrtIoBinding"/>. On CUDA the input buffer is CUDA-pinned (page-locked) memory, so the copy to the
+/// GPU is a DMA transfer. Should ONNX Runtime refuse pinned buffers or the binding on the first run, the runner
+/// falls back to pageable memory, then to plain Run, and says why in <see cref="SetupNote"/>. Fill <see cref="Pixels"/>, call <see cref="Run"/>, read
+/// <see cref="Embeddings"/>. Not thread-safe: one runner per worker.
 /// </summary>
 public sealed unsafe class EmbeddingBatchRunner : IDisposable
 {
@@ -15,12 +17,15 @@ public sealed unsafe class EmbeddingBatchRunner : IDisposable
     private readonly InferenceSession _session;
     private readonly OrtIoBinding _binding;
     private readonly RunOptions _runOptions = new();
-    private readonly HostBuffer _pixels;
-    private readonly HostBuffer? _floatInput;
-    private readonly HostBuffer _output;
     private readonly Dictionary<int, (OrtValue Input, OrtValue Output)> _shapes = [];
     private readonly bool _roundBatchUp;
-    private readonly OrtAllocator? _pinnedAllocator;
+    private OrtMemoryInfo? _pinnedInfo;
+    private OrtAllocator? _pinnedAllocator;
+    private HostBuffer _pixels = null!;
+    private HostBuffer? _floatInput;
+    private HostBuffer _output = null!;
+    private bool _proven;
+    private bool _useBinding = true;
 
     internal EmbeddingBatchRunner(EmbeddingSession owner, InferenceSession session, int capacity)
     {
@@ -30,32 +35,34 @@ public sealed unsafe class EmbeddingBatchRunner : IDisposable
         var onCuda = owner.Device == EmbeddingDevice.Cuda;
         // cuDNN picks algorithms per input shape: a few power-of-two shapes keep that search bounded.
         _roundBatchUp = onCuda;
-        var pinned = onCuda ? TryPinnedAllocator(session, owner.Options.CudaDeviceId) : null;
-        _pinnedAllocator = pinned;
+        var options = owner.Options;
+        if (onCuda && (options.CudaPinnedInput || options.CudaPinnedOutput))
+            _pinnedAllocator = TryPinnedAllocator(session, options.CudaDeviceId);
+        _binding = session.CreateIoBinding();
         try
         {
-            _pixels = HostBuffer.Allocate(pinned, (long)capacity * owner.CropBytes);
-            if (owner.Input == EmbeddingInput.HostFloat)
-                _floatInput = HostBuffer.Allocate(pinned, (long)capacity * owner.CropBytes * sizeof(float));
-            _output = HostBuffer.Allocate(pinned, (long)capacity * owner.Dimension * sizeof(float));
-            _binding = session.CreateIoBinding();
+            AllocateBuffers(
+                _pinnedAllocator is not null && options.CudaPinnedInput,
+                _pinnedAllocator is not null && options.CudaPinnedOutput);
         }
         catch
         {
-            _pixels?.Dispose();
-            _floatInput?.Dispose();
-            _output?.Dispose();
-            pinned?.Dispose();
+            Dispose();
             throw;
         }
-        UsesPinnedMemory = pinned is not null;
     }
 
     /// <summary>Most crops one <see cref="Run"/> takes.</summary>
     public int Capacity { get; }
 
-    /// <summary>True when the host buffers are CUDA-pinned (page-locked) memory.</summary>
-    public bool UsesPinnedMemory { get; }
+    /// <summary>True when the input buffer is CUDA-pinned (page-locked) memory.</summary>
+    public bool UsesPinnedMemory { get; private set; }
+
+    /// <summary>Why the runner gave up pinned buffers or I/O binding (it falls back rather than fail), else null.</summary>
+    public string? SetupNote { get; private set; }
+
+    /// <summary>False when ONNX Runtime refused the I/O binding and plain Run is used.</summary>
+    public bool UsesIoBinding => _useBinding;
 
     /// <summary>Capacity crops, uint8 RGB HWC back to back; write the crops of the next batch here.</summary>
     public Span<byte> Pixels => new((void*)_pixels.Pointer, checked((int)_pixels.Bytes));
@@ -73,25 +80,117 @@ public sealed unsafe class EmbeddingBatchRunner : IDisposable
     {
         if (count < 1 || count > Capacity)
             throw new ArgumentOutOfRangeException(nameof(count), count, $"a run takes 1..{Capacity} crops");
-        var batch = _roundBatchUp ? Math.Min(Capacity, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)count)) : count;
+        // On CUDA every run has the runner's full shape: cuDNN's exhaustive algorithm search runs once per session, and
+        // a partial batch never triggers a new search (measured on the H100: per-shape searches running concurrently in
+        // several sessions failed with "operation not permitted when stream is capturing").
+        var batch = _roundBatchUp ? Capacity : count;
+        if (!_proven)
+        {
+            // first runs (the searches) one session at a time across the process, for the same reason
+            lock (FirstRunGate) RunProving(count, batch);
+            return;
+        }
+        Execute(count, batch);
+        LastCount = count;
+    }
+
+    private static readonly Lock FirstRunGate = new();
+
+    private void RunProving(int count, int batch)
+    {
+        try
+        {
+            Execute(count, batch);
+        }
+        catch (OnnxRuntimeException first) when (!_proven)
+        {
+            // The first run proves the setup; pinned buffers, then I/O binding, are given up only if it fails.
+            if (_pinnedAllocator is not null)
+            {
+                FallBackToPageable("pinned buffers failed: " + first.Message);
+                try
+                {
+                    Execute(count, batch);
+                }
+                catch (OnnxRuntimeException second)
+                {
+                    FallBackToPlainRun(second.Message);
+                    Execute(count, batch);
+                }
+            }
+            else
+            {
+                FallBackToPlainRun(first.Message);
+                Execute(count, batch);
+            }
+        }
+        _proven = true;
+        LastCount = count;
+    }
+
+    private void Execute(int count, int batch)
+    {
         if (_floatInput is not null)
         {
             var floats = new Span<float>((void*)_floatInput.Pointer, batch * _owner.CropBytes);
             _owner.Normalisation.Normalise(Pixels[..(count * _owner.CropBytes)], count, floats);
         }
         var (input, output) = ShapeValues(batch);
+        if (!_useBinding)
+        {
+            _session.Run(_runOptions, [_owner.InputName], [input], [_owner.OutputName], [output]);
+            return;
+        }
         _binding.BindInput(_owner.InputName, input);
+        // The host buffer is refilled as soon as Run returns: the copy to the device must be done by then.
+        _binding.SynchronizeBoundInputs();
         _binding.BindOutput(_owner.OutputName, output);
         _session.RunWithBinding(_runOptions, _binding);
         _binding.SynchronizeBoundOutputs();
-        LastCount = count;
+    }
+
+    private void FallBackToPlainRun(string reason)
+    {
+        _useBinding = false;
+        _binding.ClearBoundInputs();
+        _binding.ClearBoundOutputs();
+        SetupNote = (SetupNote is null ? "" : SetupNote + "; ") + "I/O binding failed, plain Run used: " + reason;
+    }
+
+    private void FallBackToPageable(string reason)
+    {
+        var pixels = _pixels;
+        var floatInput = _floatInput;
+        var output = _output;
+        DisposeShapes();
+        AllocateBuffers(pinnedInput: false, pinnedOutput: false);
+        new Span<byte>((void*)pixels.Pointer, checked((int)pixels.Bytes)).CopyTo(Pixels);
+        pixels.Dispose();
+        floatInput?.Dispose();
+        output.Dispose();
+        _binding.ClearBoundInputs();
+        _binding.ClearBoundOutputs();
+        _pinnedAllocator?.Dispose();
+        _pinnedAllocator = null;
+        SetupNote = reason;
+    }
+
+    private void AllocateBuffers(bool pinnedInput, bool pinnedOutput)
+    {
+        var inputAllocator = pinnedInput ? _pinnedAllocator : null;
+        _pixels = HostBuffer.Allocate(inputAllocator, (long)Capacity * _owner.CropBytes);
+        _floatInput = _owner.Input == EmbeddingInput.HostFloat
+            ? HostBuffer.Allocate(inputAllocator, (long)Capacity * _owner.CropBytes * sizeof(float))
+            : null;
+        _output = HostBuffer.Allocate(pinnedOutput ? _pinnedAllocator : null, (long)Capacity * _owner.Dimension * sizeof(float));
+        UsesPinnedMemory = inputAllocator is not null;
     }
 
     private (OrtValue Input, OrtValue Output) ShapeValues(int batch)
     {
         if (_shapes.TryGetValue(batch, out var values)) return values;
         var side = _owner.InputSize;
-        OrtValue input = _floatInput is null
+        var input = _floatInput is null
             ? OrtValue.CreateTensorValueWithData(_pixels.Info, TensorElementType.UInt8, [batch, side, side, 3], _pixels.Pointer, (long)batch * _owner.CropBytes)
             : OrtValue.CreateTensorValueWithData(_floatInput.Info, TensorElementType.Float, _owner.FloatInputShape(batch), _floatInput.Pointer,
                 (long)batch * _owner.CropBytes * sizeof(float));
@@ -102,21 +201,22 @@ public sealed unsafe class EmbeddingBatchRunner : IDisposable
         return values;
     }
 
-    private static OrtAllocator? TryPinnedAllocator(InferenceSession session, int deviceId)
+    private OrtAllocator? TryPinnedAllocator(InferenceSession session, int deviceId)
     {
         try
         {
-            using var info = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA_PINNED, OrtAllocatorType.DeviceAllocator, deviceId, OrtMemType.CpuOutput);
-            return new OrtAllocator(session, info);
+            _pinnedInfo = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA_PINNED, OrtAllocatorType.DeviceAllocator, deviceId, OrtMemType.CpuOutput);
+            return new OrtAllocator(session, _pinnedInfo);
         }
-        catch (OnnxRuntimeException)
+        catch (OnnxRuntimeException e)
         {
             // Pinned memory only speeds the copies up; pageable memory still works.
+            SetupNote = "no CUDA pinned allocator: " + e.Message;
             return null;
         }
     }
 
-    public void Dispose()
+    private void DisposeShapes()
     {
         foreach (var (input, output) in _shapes.Values)
         {
@@ -124,12 +224,18 @@ public sealed unsafe class EmbeddingBatchRunner : IDisposable
             output.Dispose();
         }
         _shapes.Clear();
-        _binding.Dispose();
+    }
+
+    public void Dispose()
+    {
+        DisposeShapes();
+        _binding?.Dispose();
         _runOptions.Dispose();
-        _pixels.Dispose();
+        _pixels?.Dispose();
         _floatInput?.Dispose();
-        _output.Dispose();
+        _output?.Dispose();
         _pinnedAllocator?.Dispose();
+        _pinnedInfo?.Dispose();
     }
 
     /// <summary>A block of host memory with the ORT memory info that describes it (CPU or CUDA-pinned).</summary>

@@ -21,12 +21,22 @@ public sealed class EmbeddingBatcher : IAsyncDisposable
     private long _fullBatches;
     private long _images;
     private int _disposed;
+    // when the model runs and when it waits: the share of wall time with no batch running is time the device
+    // waited for decoded images; producer wait is time decode threads waited for the model (a full queue)
+    private readonly Lock _busyGate = new();
+    private readonly long _createdAt = Stopwatch.GetTimestamp();
+    private int _running;
+    private long _busySince;
+    private long _busyTicks;
+    private long _producerWaitTicks;
 
-    public EmbeddingBatcher(EmbeddingSession session, int batchSize = 32, TimeSpan? maxWait = null, int batchesInFlight = 2)
+    /// <param name="batchesInFlight">0 picks one per CUDA session on CUDA, and 2 on the CPU (one fills while one runs).</param>
+    public EmbeddingBatcher(EmbeddingSession session, int batchSize = 32, TimeSpan? maxWait = null, int batchesInFlight = 0)
     {
         ArgumentNullException.ThrowIfNull(session);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "a batch holds at least one crop");
-        if (batchesInFlight < 1) throw new ArgumentOutOfRangeException(nameof(batchesInFlight), batchesInFlight, "at least one batch must be in flight");
+        if (batchesInFlight < 0) throw new ArgumentOutOfRangeException(nameof(batchesInFlight), batchesInFlight, "batches in flight cannot be negative");
+        if (batchesInFlight == 0) batchesInFlight = session.Device == EmbeddingDevice.Cuda ? session.SessionCount : 2;
         _session = session;
         BatchSize = batchSize;
         MaxWait = maxWait ?? TimeSpan.FromMilliseconds(20);
@@ -64,6 +74,19 @@ public sealed class EmbeddingBatcher : IAsyncDisposable
     public (long Batches, long FullBatches, long Images) Counts =>
         (Interlocked.Read(ref _batches), Interlocked.Read(ref _fullBatches), Interlocked.Read(ref _images));
 
+    /// <summary>Since creation: wall time, time with at least one batch running, and decode threads' summed wait for queue space.</summary>
+    public (TimeSpan Wall, TimeSpan ModelBusy, TimeSpan ProducersWaited) Utilisation
+    {
+        get
+        {
+            var now = Stopwatch.GetTimestamp();
+            long busy;
+            lock (_busyGate) busy = _busyTicks + (_running > 0 ? now - _busySince : 0);
+            return (Stopwatch.GetElapsedTime(_createdAt, now), TimeSpan.FromSeconds(busy / (double)Stopwatch.Frequency),
+                TimeSpan.FromSeconds(Interlocked.Read(ref _producerWaitTicks) / (double)Stopwatch.Frequency));
+        }
+    }
+
     /// <summary>
     /// Queues one uint8 RGB HWC crop of the model's input size and returns its embedding. The crop's memory must
     /// stay unchanged until the returned task completes. A failed batch faults the tasks of its crops only.
@@ -77,7 +100,13 @@ public sealed class EmbeddingBatcher : IAsyncDisposable
         var result = new TaskCompletionSource<float[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            await _queue.Writer.WriteAsync(new PendingCrop(crop, result), cancellationToken).ConfigureAwait(false);
+            var pending = new PendingCrop(crop, result);
+            if (!_queue.Writer.TryWrite(pending))
+            {
+                var waitStart = Stopwatch.GetTimestamp();
+                await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+                Interlocked.Add(ref _producerWaitTicks, Stopwatch.GetTimestamp() - waitStart);
+            }
         }
         catch (ChannelClosedException)
         {
@@ -140,9 +169,19 @@ public sealed class EmbeddingBatcher : IAsyncDisposable
     private void RunBatch(BatchSlot slot)
     {
         var count = slot.Count;
+        lock (_busyGate)
+            if (_running++ == 0) _busySince = Stopwatch.GetTimestamp();
         try
         {
-            slot.Runner.Run(count);
+            try
+            {
+                slot.Runner.Run(count);
+            }
+            finally
+            {
+                lock (_busyGate)
+                    if (--_running == 0) _busyTicks += Stopwatch.GetTimestamp() - _busySince;
+            }
             var embeddings = slot.Runner.Embeddings;
             var dimension = _session.Dimension;
             for (var i = 0; i < count; i++)

@@ -63,6 +63,12 @@ public sealed class EmbeddingSession : IDisposable
 
     public string PreparedModelPath { get; }
 
+    /// <summary>
+    /// Everything about the model that changes the embeddings (file hash, normalisation, precision): what a job hash
+    /// must include so that a changed model or preprocessing starts a new job.
+    /// </summary>
+    public string JobKey => $"model-sha256={ModelSha256};{Normalisation.Spec.NormalisationKey(Normalisation.MeanImageSha256)};precision={Precision}";
+
     public string InputName { get; }
 
     public string OutputName { get; }
@@ -143,12 +149,17 @@ public sealed class EmbeddingSession : IDisposable
         try
         {
             using var cuda = new OrtCUDAProviderOptions();
-            cuda.UpdateOptions(new Dictionary<string, string>
+            var settings = new Dictionary<string, string>
             {
                 ["device_id"] = options.CudaDeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["cudnn_conv_algo_search"] = "EXHAUSTIVE",
                 ["prefer_nhwc"] = options.CudaPreferNhwc ? "1" : "0",
-            });
+            };
+            if (options.CudaProviderOptions is { } extra)
+            {
+                foreach (var (key, value) in extra) settings[key] = value;
+            }
+            cuda.UpdateOptions(settings);
             so.AppendExecutionProvider_CUDA(cuda);
         }
         catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)

@@ -21,8 +21,11 @@ public sealed record EmbeddingThroughputOptions
     /// <summary>Untimed batches before each measurement (cuDNN's algorithm search, arena growth).</summary>
     public int WarmupBatches { get; init; } = 3;
 
-    /// <summary>Batches in flight at once: worker threads, each with its own pinned buffers and I/O binding.</summary>
-    public int BatchesInFlight { get; init; } = 2;
+    /// <summary>
+    /// Batches in flight at once: worker threads, each with its own buffers and I/O binding. 0 picks one per CUDA
+    /// session on CUDA, and 1 on the CPU (where one batch already uses every core).
+    /// </summary>
+    public int BatchesInFlight { get; init; }
 }
 
 /// <summary>One measured configuration.</summary>
@@ -37,6 +40,7 @@ public sealed record EmbeddingThroughputResult(
     int BatchesInFlight,
     int Sessions,
     bool PinnedMemory,
+    string? RunnerSetupNote,
     string? FallbackReason,
     EmbeddingThroughputTrial Measured,
     IReadOnlyList<EmbeddingThroughputTrial> AutoTune)
@@ -61,7 +65,8 @@ public static class EmbeddingThroughput
     public static EmbeddingThroughputResult Run(EmbeddingSession session, EmbeddingThroughputOptions options)
     {
         ArgumentNullException.ThrowIfNull(session);
-        var inFlight = Math.Max(1, options.BatchesInFlight);
+        var inFlight = options.BatchesInFlight > 0 ? options.BatchesInFlight
+            : session.Device == EmbeddingDevice.Cuda ? session.SessionCount : 1;
         var candidates = options.BatchSize is { } fixedBatch ? [fixedBatch] : options.BatchCandidates;
         if (candidates.Length == 0) throw new ArgumentException("no batch size to measure");
         var largest = 0;
@@ -73,40 +78,57 @@ public static class EmbeddingThroughput
         // Two of the largest batches of distinct crops, so consecutive batches differ as real ones do.
         var source = SyntheticCrops(largest * 2, session.CropBytes);
         var trials = new List<EmbeddingThroughputTrial>();
-        var best = candidates[0];
-        bool pinned;
+        EmbeddingThroughputTrial? best = null;
+        var pinned = false;
+        string? pinnedFailure = null;
         if (candidates.Length > 1)
         {
-            var bestRate = -1.0;
             foreach (var batch in candidates)
             {
-                var trial = Measure(session, source, batch, inFlight, options.TrialSeconds, options.WarmupBatches, out _);
+                var trial = Measure(session, source, batch, inFlight, options.TrialSeconds, options.WarmupBatches, out pinned, out pinnedFailure);
                 trials.Add(trial);
-                if (trial.ImagesPerSecond > bestRate)
-                {
-                    bestRate = trial.ImagesPerSecond;
-                    best = batch;
-                }
+                if (best is null || trial.ImagesPerSecond > best.ImagesPerSecond) best = trial;
             }
         }
-        var measured = Measure(session, source, best, inFlight, options.Seconds, options.WarmupBatches, out pinned);
+        // With no measured run asked for, the best trial is the answer (batch-size selection only).
+        var measured = best is not null && options.Seconds <= 0
+            ? best
+            : Measure(session, source, best?.BatchSize ?? candidates[0], inFlight, Math.Max(options.Seconds, 0.1), options.WarmupBatches, out pinned, out pinnedFailure);
         return new EmbeddingThroughputResult(
-            session.Device, session.Precision, session.Input, inFlight, session.SessionCount, pinned, session.FallbackReason, measured, trials);
+            session.Device, session.Precision, session.Input, inFlight, session.SessionCount, pinned, pinnedFailure, session.FallbackReason, measured, trials);
+    }
+
+    /// <summary>
+    /// The fastest of <paramref name="candidates"/> on this session, by a short trial each (for the batcher's size).
+    /// </summary>
+    public static int ChooseBatchSize(EmbeddingSession session, int[] candidates, double trialSeconds = 1.5, int batchesInFlight = 0)
+    {
+        var result = Run(session, new EmbeddingThroughputOptions
+        {
+            BatchCandidates = candidates,
+            TrialSeconds = trialSeconds,
+            Seconds = 0,
+            WarmupBatches = 1,
+            BatchesInFlight = batchesInFlight,
+        });
+        return result.BatchSize;
     }
 
     private static EmbeddingThroughputTrial Measure(
-        EmbeddingSession session, byte[] source, int batch, int inFlight, double seconds, int warmupBatches, out bool pinned)
+        EmbeddingSession session, byte[] source, int batch, int inFlight, double seconds, int warmupBatches, out bool pinned, out string? pinnedFailure)
     {
         var runners = new EmbeddingBatchRunner[inFlight];
         try
         {
             for (var i = 0; i < inFlight; i++) runners[i] = session.CreateBatchRunner(batch);
-            pinned = runners[0].UsesPinnedMemory;
             var crops = source.Length / session.CropBytes;
             foreach (var runner in runners)
             {
-                for (var w = 0; w < warmupBatches; w++) FillAndRun(runner, source, w * batch % crops, batch, session.CropBytes);
+                for (var w = 0; w < Math.Max(1, warmupBatches); w++) FillAndRun(runner, source, w * batch % crops, batch, session.CropBytes);
             }
+            // After a first run, so that a fallback from pinned memory shows.
+            pinned = runners[0].UsesPinnedMemory;
+            pinnedFailure = runners[0].SetupNote;
             var latencies = new List<double>[inFlight];
             var images = new long[inFlight];
             var threads = new Thread[inFlight];

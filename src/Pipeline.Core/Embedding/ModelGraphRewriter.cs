@@ -30,12 +30,22 @@ public static class ModelGraphRewriter
         var outputName = graph.Output[0].Name;
         MakeBatchSymbolic(graph, input);
         var folded = FoldBatchNormIntoConv(graph);
+        // A BGR model whose input feeds only Conv takes RGB with its weights' input channels swapped: one pass fewer.
+        var flipFolded = pixelsInGraph && normalisation.Spec.ChannelOrder == ChannelOrder.Bgr &&
+                         FoldChannelFlipIntoConv(graph, input.Name, normalisation.Spec.Layout);
+        // In float16 the pixels are normalised in float16 too: half the memory traffic (0..255 are exact in float16).
+        var halfPixels = pixelsInGraph && precision == EmbeddingPrecision.Fp16;
         var converted = 0;
-        if (precision == EmbeddingPrecision.Fp16) converted = ConvertToFloat16(graph, input.Name, outputName);
+        var normalisedName = input.Name;
+        if (precision == EmbeddingPrecision.Fp16)
+        {
+            converted = ConvertToFloat16(graph, input.Name, outputName, castInput: !halfPixels);
+            if (halfPixels) normalisedName = HalfName(input.Name);
+        }
         var inputName = input.Name;
         if (pixelsInGraph)
         {
-            PrependPixelNormalisation(graph, input, normalisation);
+            PrependPixelNormalisation(graph, normalisation, normalisedName, halfPixels, flipFolded);
             inputName = PixelInputName;
         }
         // Initializers that are not graph inputs need IR version 4 or later.
@@ -218,7 +228,58 @@ public static class ModelGraphRewriter
     /// Float weights, constants and casts become float16; a Cast after the (float) input and before the (float)
     /// output keeps the model's interface as it was. Returns how many initializers were converted.
     /// </summary>
-    internal static int ConvertToFloat16(GraphProto graph, string inputName, string outputName)
+    internal static string HalfName(string name) => name + "_fp16";
+
+    /// <summary>
+    /// When every consumer of the input is a Conv (group 1) over 3 input channels with its own weights, swaps the
+    /// weights' input channels 0 and 2, so that the Conv reads RGB as it read BGR. Exact; returns whether it applied.
+    /// </summary>
+    internal static bool FoldChannelFlipIntoConv(GraphProto graph, string inputName, TensorLayout layout)
+    {
+        if (layout != TensorLayout.Nchw) return false;
+        var initializers = InitializersByName(graph);
+        var uses = UseCounts(graph);
+        var weights = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+        {
+            var consumes = false;
+            foreach (var i in node.Input) consumes |= i == inputName;
+            if (!consumes) continue;
+            if (node.OpType != "Conv" || node.Input[0] != inputName || node.Input.Count < 2) return false;
+            for (var i = 1; i < node.Input.Count; i++)
+            {
+                if (node.Input[i] == inputName) return false;
+            }
+            foreach (var a in node.Attribute)
+            {
+                if (a.Name == "group" && a.I != 1) return false;
+            }
+            if (!initializers.TryGetValue(node.Input[1], out var w) || w.DataType != OnnxTensors.Float || w.Dims.Count != 4 || w.Dims[1] != 3)
+                return false;
+            weights[w.Name] = weights.GetValueOrDefault(w.Name) + 1;
+        }
+        if (weights.Count == 0) return false;
+        foreach (var (name, convUses) in weights)
+        {
+            if (uses[name] != convUses) return false;
+        }
+        foreach (var name in weights.Keys)
+        {
+            var w = initializers[name];
+            var values = OnnxTensors.ReadFloats(w);
+            var plane = (int)(w.Dims[2] * w.Dims[3]);
+            for (var m = 0; m < w.Dims[0]; m++)
+            {
+                var red = values.AsSpan((m * 3 + 0) * plane, plane);
+                var blue = values.AsSpan((m * 3 + 2) * plane, plane);
+                for (var i = 0; i < plane; i++) (red[i], blue[i]) = (blue[i], red[i]);
+            }
+            OnnxTensors.WriteFloats(w, values);
+        }
+        return true;
+    }
+
+    internal static int ConvertToFloat16(GraphProto graph, string inputName, string outputName, bool castInput = true)
     {
         // Operands that the operator requires in float whatever the data type (Resize's roi and scales, Upsample's scales).
         var keepFloat = new HashSet<string>(StringComparer.Ordinal);
@@ -251,8 +312,8 @@ public static class ModelGraphRewriter
             }
         }
 
-        var inputHalf = inputName + "_fp16";
-        var outputHalf = outputName + "_fp16";
+        var inputHalf = HalfName(inputName);
+        var outputHalf = HalfName(outputName);
         foreach (var node in graph.Node)
         {
             for (var i = 0; i < node.Input.Count; i++)
@@ -265,16 +326,18 @@ public static class ModelGraphRewriter
                 if (node.Output[i] == outputName) node.Output[i] = outputHalf;
             }
         }
-        graph.Node.Insert(0, Cast(inputName, inputHalf, CastToFloat16));
+        if (castInput) graph.Node.Insert(0, Cast(inputName, inputHalf, CastToFloat16));
         graph.Node.Add(Cast(outputHalf, outputName, CastToFloat));
         return converted;
     }
 
     /// <summary>
-    /// Replaces the float image input with a uint8 [batch, H, W, 3] RGB input and the nodes that normalise it:
-    /// Cast to float, channel flip (BGR models), Transpose to NCHW (NCHW models), Mul by the gain, Sub the offset.
+    /// Replaces the float image input with a uint8 [batch, H, W, 3] RGB input and the nodes that normalise it into
+    /// <paramref name="normalisedName"/>: Cast to float (or float16), channel flip (BGR models, unless folded into the
+    /// first Conv), Transpose to NCHW (NCHW models), Mul by the gain, Sub the offset.
     /// </summary>
-    internal static void PrependPixelNormalisation(GraphProto graph, ValueInfoProto floatInput, PixelNormalisation normalisation)
+    internal static void PrependPixelNormalisation(
+        GraphProto graph, PixelNormalisation normalisation, string normalisedName, bool half, bool flipFolded)
     {
         var spec = normalisation.Spec;
         var side = spec.InputSize;
@@ -292,8 +355,8 @@ public static class ModelGraphRewriter
 
         var nodes = new List<NodeProto>();
         var current = Fresh("pixels_float");
-        nodes.Add(Cast(PixelInputName, current, CastToFloat));
-        if (spec.ChannelOrder == ChannelOrder.Bgr)
+        nodes.Add(Cast(PixelInputName, current, half ? CastToFloat16 : CastToFloat));
+        if (spec.ChannelOrder == ChannelOrder.Bgr && !flipFolded)
         {
             var flip = Fresh("rgb_to_bgr_indices");
             graph.Initializer.Add(OnnxTensors.NewInt64(flip, [2, 1, 0], 3));
@@ -318,11 +381,13 @@ public static class ModelGraphRewriter
             nodes.Add(transpose);
             current = nchw;
         }
-        var gain = normalisation.Gain;
+        // With the flip folded into the Conv, the tensor stays in RGB order, and so must gain and offset.
+        var gain = flipFolded ? SwapRedBlue(normalisation.Gain, 1) : normalisation.Gain;
+        var offset = flipFolded ? SwapRedBlue(normalisation.Offset, normalisation.Offset.Length / 3) : normalisation.Offset;
         if (gain[0] != 1f || gain[1] != 1f || gain[2] != 1f)
         {
             var gainName = Fresh("pixel_gain");
-            graph.Initializer.Add(OnnxTensors.NewFloat(gainName, gain, ChannelShape(spec.Layout, 1, 1)));
+            graph.Initializer.Add(Constant(gainName, gain, half, ChannelShape(spec.Layout, 1, 1)));
             var scaled = Fresh("pixels_scaled");
             nodes.Add(Binary("Mul", current, gainName, scaled, Fresh("PixelGain")));
             current = scaled;
@@ -330,15 +395,14 @@ public static class ModelGraphRewriter
         var offsetName = Fresh("pixel_offset");
         if (normalisation.OffsetIsImage)
         {
-            var offset = normalisation.Offset;
             if (spec.Layout == TensorLayout.Nhwc) offset = ChwToHwc(offset, side);
-            graph.Initializer.Add(OnnxTensors.NewFloat(offsetName, offset, ChannelShape(spec.Layout, side, side)));
+            graph.Initializer.Add(Constant(offsetName, offset, half, ChannelShape(spec.Layout, side, side)));
         }
         else
         {
-            graph.Initializer.Add(OnnxTensors.NewFloat(offsetName, normalisation.Offset, ChannelShape(spec.Layout, 1, 1)));
+            graph.Initializer.Add(Constant(offsetName, offset, half, ChannelShape(spec.Layout, 1, 1)));
         }
-        nodes.Add(Binary("Sub", current, offsetName, floatInput.Name, Fresh("PixelOffset")));
+        nodes.Add(Binary("Sub", current, offsetName, normalisedName, Fresh("PixelOffset")));
 
         for (var i = nodes.Count - 1; i >= 0; i--) graph.Node.Insert(0, nodes[i]);
         graph.Input.Clear();
@@ -352,6 +416,22 @@ public static class ModelGraphRewriter
         pixels.Type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = side });
         pixels.Type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 3 });
         graph.Input.Add(pixels);
+    }
+
+    private static TensorProto Constant(string name, float[] values, bool half, long[] dims)
+    {
+        var tensor = OnnxTensors.NewFloat(name, values, dims);
+        if (half) OnnxTensors.ConvertToFloat16(tensor);
+        return tensor;
+    }
+
+    /// <summary>Channel planes 0 and 2 of a CHW array (or of 3 per-channel values) swapped, in a copy.</summary>
+    private static float[] SwapRedBlue(float[] chw, int plane)
+    {
+        var swapped = (float[])chw.Clone();
+        chw.AsSpan(0, plane).CopyTo(swapped.AsSpan(2 * plane, plane));
+        chw.AsSpan(2 * plane, plane).CopyTo(swapped.AsSpan(0, plane));
+        return swapped;
     }
 
     private static long[] ChannelShape(TensorLayout layout, int height, int width) =>

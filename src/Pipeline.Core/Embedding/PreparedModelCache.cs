@@ -12,7 +12,7 @@ namespace Pipeline.Embedding;
 public static class PreparedModelCache
 {
     /// <summary>Bumped whenever the rewrite changes, so stale cache files are never reused.</summary>
-    private const string RewriteVersion = "rewrite-v1";
+    private const string RewriteVersion = "rewrite-v2";
 
     private static readonly object WriteLock = new();
 

@@ -10,6 +10,10 @@ using Pipeline.Storage;
 
 namespace Pipeline.Jobs;
 
+/// <summary>Embedding batches so far: the model's busy time against the wall time, and how long decode threads waited for it.</summary>
+public sealed record EmbedderStats(string Device, string Precision, int BatchSize, long Batches, long FullBatches, long Images,
+    TimeSpan Wall, TimeSpan ModelBusy, TimeSpan DecodeWaitedForModel, string? FallbackReason);
+
 /// <summary>
 /// The real computations behind the cluster on this node: planning from the corpus, partition processing with the
 /// image, box and embedding stages, and the merge. One embedding session per process and model, shared by threads.
@@ -135,6 +139,22 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
             });
             return (session, new EmbeddingBatcher(session, spec.BatchSize));
         })).Value;
+    }
+
+    /// <summary>What each embedding batcher of this process did so far (the GPU's busy and waiting time).</summary>
+    public IReadOnlyList<EmbedderStats> EmbeddingStats()
+    {
+        var stats = new List<EmbedderStats>();
+        foreach (var lazy in _embedders.Values)
+        {
+            if (!lazy.IsValueCreated) continue;
+            var (session, batcher) = lazy.Value;
+            var (batches, full, images) = batcher.Counts;
+            var (wall, busy, waited) = batcher.Utilisation;
+            stats.Add(new EmbedderStats(session.Device.ToString().ToLowerInvariant(), session.Precision.ToString().ToLowerInvariant(),
+                batcher.BatchSize, batches, full, images, wall, busy, waited, session.FallbackReason));
+        }
+        return stats;
     }
 
     public MergeSummary Merge(PreparedJob job, IReadOnlyList<PartitionOutcome> commits, CancellationToken cancellation)

@@ -16,6 +16,17 @@ public sealed class ModelPreparationTests(EmbeddingFixture fixture)
     }
 
     [Fact]
+    public void Job_key_changes_with_model_normalisation_and_precision()
+    {
+        var key = fixture.PixelsSession.JobKey;
+        Assert.Contains(fixture.PixelsSession.ModelSha256, key);
+        Assert.Equal(key, fixture.HostFloatSession.JobKey);
+        using var torchvision = EmbeddingSession.Open(fixture.Options() with { Spec = ModelSpec.ImageNetTorchvision });
+        Assert.NotEqual(key, torchvision.JobKey);
+        Assert.Contains("precision=Fp32", key);
+    }
+
+    [Fact]
     public void Prepared_model_is_cached_by_model_hash_and_options()
     {
         var first = fixture.PixelsSession.PreparedModelPath;
@@ -54,6 +65,8 @@ public sealed class ModelPreparationTests(EmbeddingFixture fixture)
         }
         Assert.Equal(0, batchNorms);
         Assert.Equal(22, convs);
+        // The RGB→BGR flip lives in the first Conv's weights, not in a Gather over every pixel.
+        Assert.DoesNotContain(model.Graph.Node, n => n.OpType == "Gather");
     }
 
     [Fact]
@@ -66,11 +79,17 @@ public sealed class ModelPreparationTests(EmbeddingFixture fixture)
         Assert.Equal((int)TensorProto.Types.DataType.Uint8, model.Graph.Input[0].Type.TensorType.ElemType);
         Assert.Equal((int)TensorProto.Types.DataType.Float, model.Graph.Output[0].Type.TensorType.ElemType);
         var half = 0;
+        var single = 0;
         foreach (var t in model.Graph.Initializer)
         {
             if (t.DataType == (int)TensorProto.Types.DataType.Float16) half++;
+            if (t.DataType == (int)TensorProto.Types.DataType.Float) single++;
         }
-        Assert.Equal(44, half);
+        // 22 Conv weights and biases, and the mean-image offset: the pixels are normalised in float16 too.
+        Assert.Equal(45, half);
+        Assert.Equal(0, single);
+        Assert.Equal("Cast", model.Graph.Node[0].OpType);
+        Assert.Equal((long)TensorProto.Types.DataType.Float16, model.Graph.Node[0].Attribute[0].I);
         Assert.Equal("Cast", model.Graph.Node[^1].OpType);
     }
 }

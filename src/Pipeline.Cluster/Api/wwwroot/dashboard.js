@@ -1,0 +1,286 @@
+// The coordinator's live dashboard: polls GET /jobs/current every second and redraws from its JSON.
+// Plain script, no build step, nothing loaded from elsewhere.
+"use strict";
+
+const POLL_MS = 1000;
+const HISTORY_SECONDS = 120;
+const SVG = "http://www.w3.org/2000/svg";
+const STALE_HEARTBEAT_S = 5;
+
+const history = [];          // [{t, rate}] for the sparkline
+const events = [];           // newest first, at most 50
+let previous = null;         // the last status, to derive events from changes
+let updates = 0;
+
+const $ = (id) => document.getElementById(id);
+const fmt = new Intl.NumberFormat("en-US");
+const fmt1 = new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined || !isFinite(seconds) || seconds < 0) return "--:--";
+  const s = Math.round(seconds), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}:${two(m)}:${two(r)}` : `${m}:${two(r)}`;
+}
+
+function token() { return sessionStorage.getItem("pipeline-token"); }
+
+async function fetchStatus() {
+  const headers = { "Accept": "application/json" };
+  const t = token();
+  if (t) headers["Authorization"] = "Bearer " + t;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 5000);
+  try {
+    const response = await fetch("jobs/current", { headers, signal: abort.signal, cache: "no-store" });
+    if (response.status === 401) return { unauthorized: true };
+    const body = await response.json();
+    if (!response.ok) return { problem: body.detail || body.title || ("HTTP " + response.status) };
+    return { status: body };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function note(text, kind) {
+  events.unshift({ at: new Date(), text, kind });
+  if (events.length > 50) events.length = 50;
+}
+
+function deriveEvents(s) {
+  const p = previous;
+  if (!p || p.job_id !== s.job_id) {
+    if (s.job_id) note(`job ${s.job_id} ${s.state}`, "info");
+  } else if (p.state !== s.state) {
+    note(`job ${s.state}` + (s.error ? `: ${s.error}` : ""), s.state === "failed" || s.state === "cancelled" ? "bad" : "info");
+  }
+  const before = new Map((p ? p.workers : []).map((w) => [w.worker, w]));
+  const now = new Set();
+  for (const w of s.workers) {
+    now.add(w.worker);
+    if (!before.has(w.worker)) note(`worker ${w.worker} joined [${w.roles.join(",")}]`, "info");
+  }
+  for (const name of before.keys()) if (!now.has(name)) note(`worker ${name} left; its partitions are re-queued`, "bad");
+  if (p && p.job_id === s.job_id) {
+    for (const [kind, count] of Object.entries(s.quarantine_by_kind)) {
+      const was = p.quarantine_by_kind[kind] || 0;
+      if (count > was) note(`${count - was} image(s) quarantined: ${kind}`, "bad");
+    }
+    const committed = s.partitions.committed - p.partitions.committed;
+    if (committed > 0) note(`${committed} partition(s) committed (${s.partitions.committed}/${s.partitions.total})`, "info");
+  }
+}
+
+function svgEl(name, attrs, parent) {
+  const el = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (parent) parent.appendChild(el);
+  return el;
+}
+
+function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+
+function renderProgress(s) {
+  $("job-id").textContent = s.job_id || "no job";
+  const badge = $("state");
+  badge.textContent = s.state;
+  badge.className = "badge state-" + s.state;
+  const pct = Math.round(s.progress * 1000) / 10;
+  $("progress-fill").style.width = pct + "%";
+  $("progress-pct").textContent = pct + "%";
+  $("progress-bar").setAttribute("aria-valuenow", String(pct));
+  $("images-done").textContent = fmt.format(s.images_done);
+  $("images-total").textContent = fmt.format(s.images);
+  $("rate").textContent = fmt1.format(s.images_per_second);
+  $("eta").textContent = s.finished ? "done" : duration(s.eta_seconds);
+  $("elapsed").textContent = duration(s.elapsed_seconds);
+  $("rows").textContent = fmt.format(s.rows);
+  $("quarantined").textContent = fmt.format(s.quarantined);
+  $("output").textContent = s.output || "";
+  const dataset = $("dataset");
+  dataset.hidden = !s.dataset;
+  dataset.textContent = s.dataset ? "dataset written to " + s.dataset : "";
+
+  const parts = s.partitions;
+  $("partitions-committed").textContent = parts.committed;
+  $("partitions-inflight").textContent = parts.in_flight;
+  $("partitions-queued").textContent = parts.queued;
+  $("partitions-total").textContent = parts.total;
+  const bar = $("partition-bar");
+  clear(bar);
+  if (parts.total > 0) {
+    let x = 0;
+    for (const [count, cls] of [[parts.committed, "var(--committed)"], [parts.in_flight, "var(--inflight)"], [parts.queued, "var(--queued)"]]) {
+      const w = (count / parts.total) * 1000;
+      if (w > 0) svgEl("rect", { x, y: 0, width: w, height: 18, fill: cls }, bar);
+      x += w;
+    }
+  }
+}
+
+function renderHistory(s) {
+  const now = Date.now() / 1000;
+  history.push({ t: now, rate: s.images_per_second });
+  while (history.length && now - history[0].t > HISTORY_SECONDS) history.shift();
+  const chart = $("rate-history");
+  clear(chart);
+  const max = Math.max(1, ...history.map((h) => h.rate));
+  const points = history.map((h) => {
+    const x = 600 - ((now - h.t) / HISTORY_SECONDS) * 600;
+    const y = 58 - (h.rate / max) * 54;
+    return `${x.toFixed(1)},${y.toFixed(1)}`;
+  });
+  if (points.length > 1) {
+    svgEl("polyline", { points: points.join(" "), fill: "none", stroke: "var(--train)", "stroke-width": 2, "vector-effect": "non-scaling-stroke" }, chart);
+  }
+  $("rate-max").textContent = fmt1.format(max);
+}
+
+function renderWorkers(s) {
+  const body = $("workers").querySelector("tbody");
+  clear(body);
+  $("worker-count").textContent = s.workers.length ? `(${s.workers.length})` : "";
+  $("no-workers").hidden = s.workers.length > 0;
+  const fastest = Math.max(1, ...s.workers.map((w) => w.images_per_second));
+  for (const w of s.workers) {
+    const row = body.insertRow();
+    row.dataset.worker = w.worker;
+    row.insertCell().textContent = w.worker;
+    row.insertCell().textContent = w.roles.join(", ");
+    row.insertCell().textContent = w.partitions;
+    row.insertCell().textContent = fmt.format(w.images_done);
+    const barCell = row.insertCell();
+    const track = document.createElement("div");
+    track.className = "rate-track";
+    const fill = document.createElement("div");
+    fill.className = "rate-fill" + (w.roles.includes("gpu") ? " gpu" : "");
+    fill.style.width = ((w.images_per_second / fastest) * 100).toFixed(1) + "%";
+    track.appendChild(fill);
+    const value = document.createElement("span");
+    value.className = "rate-value";
+    value.textContent = fmt1.format(w.images_per_second);
+    barCell.append(track, value);
+    const beat = row.insertCell();
+    beat.textContent = fmt1.format(w.heartbeat_age_seconds) + " s ago";
+    if (w.heartbeat_age_seconds > STALE_HEARTBEAT_S) beat.className = "stale";
+  }
+}
+
+function renderErrors(s) {
+  const error = $("job-error");
+  error.hidden = !s.error;
+  error.textContent = s.error || "";
+  const body = $("quarantine").querySelector("tbody");
+  clear(body);
+  const kinds = Object.entries(s.quarantine_by_kind).sort((a, b) => b[1] - a[1]);
+  $("no-quarantine").hidden = kinds.length > 0;
+  for (const [kind, count] of kinds) {
+    const row = body.insertRow();
+    row.insertCell().textContent = kind;
+    row.insertCell().textContent = fmt.format(count);
+  }
+  const list = $("events");
+  clear(list);
+  for (const e of events.slice(0, 20)) {
+    const li = document.createElement("li");
+    li.textContent = `${e.at.toLocaleTimeString()} ${e.text}`;
+    if (e.kind === "bad") li.className = "stale";
+    list.appendChild(li);
+  }
+}
+
+function renderHistograms(s) {
+  const root = $("histograms");
+  // one chart per super-class: train and val bars side by side, each as a share of that split's boxes
+  const bySuper = new Map();
+  for (const h of s.histograms) {
+    if (!bySuper.has(h.supercategory)) bySuper.set(h.supercategory, []);
+    bySuper.get(h.supercategory).push(h);
+  }
+  const supers = [...bySuper.keys()].filter((k) => bySuper.get(k).some((h) => h.boxes > 0)).sort();
+  $("no-histograms").hidden = supers.length > 0;
+  clear(root);
+  for (const name of supers) {
+    const series = bySuper.get(name).filter((h) => h.boxes > 0).sort((a, b) => a.split.localeCompare(b.split));
+    const card = document.createElement("div");
+    card.className = "histogram";
+    card.dataset.supercategory = name;
+    const title = document.createElement("h4");
+    const label = document.createElement("span");
+    label.textContent = name;
+    const total = document.createElement("span");
+    total.className = "muted small boxes";
+    total.textContent = series.map((h) => `${h.split} ${fmt.format(h.boxes)}`).join(" · ") + " boxes";
+    title.appendChild(label);
+    card.append(title, total);
+    const W = 300, H = 120, left = 4, bottom = 16, top = 4;
+    const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${name} relative box sizes` }, card);
+    const bins = Math.max(...series.map((h) => h.counts.length));
+    let peak = 0;
+    for (const h of series) for (const c of h.counts) peak = Math.max(peak, c / h.boxes);
+    const slot = (W - left * 2) / bins;
+    const barWidth = slot / Math.max(1, series.length);
+    series.forEach((h, si) => {
+      const color = h.split === "val" ? "var(--val)" : "var(--train)";
+      h.counts.forEach((c, i) => {
+        if (c === 0) return;
+        const share = c / h.boxes;
+        const height = (share / (peak || 1)) * (H - bottom - top);
+        const bar = svgEl("rect", { x: left + i * slot + si * barWidth, y: H - bottom - height, width: Math.max(0.5, barWidth - 0.3), height, fill: color }, svg);
+        svgEl("title", {}, bar).textContent = `${h.split} ${h.bin_edges[i]}–${h.bin_edges[i + 1]}: ${(share * 100).toFixed(1)}% (${fmt.format(c)})`;
+      });
+    });
+    svgEl("line", { x1: left, x2: W - left, y1: H - bottom, y2: H - bottom, stroke: "#cbd5e0" }, svg);
+    for (const [x, text, anchor] of [[left, "0", "start"], [W / 2, "0.5", "middle"], [W - left, "1", "end"]]) {
+      svgEl("text", { x, y: H - 3, "text-anchor": anchor, class: "axis" }, svg).textContent = text;
+    }
+    root.appendChild(card);
+  }
+}
+
+function render(s) {
+  deriveEvents(s);
+  renderProgress(s);
+  renderHistory(s);
+  renderWorkers(s);
+  renderErrors(s);
+  renderHistograms(s);
+  previous = s;
+  updates++;
+  document.body.dataset.updates = String(updates);
+  document.body.dataset.state = s.state;
+  $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+}
+
+function setConnection(text, live) {
+  const el = $("connection");
+  el.textContent = text;
+  el.className = "conn " + (live ? "live" : "down");
+}
+
+async function poll() {
+  try {
+    const result = await fetchStatus();
+    if (result.unauthorized) {
+      $("token-form").hidden = false;
+      setConnection("token needed", false);
+    } else if (result.problem) {
+      setConnection(result.problem, false);
+    } else {
+      $("token-form").hidden = true;
+      setConnection("live", true);
+      render(result.status);
+    }
+  } catch (e) {
+    setConnection("coordinator unreachable", false);
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+$("token-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sessionStorage.setItem("pipeline-token", $("token-input").value.trim());
+  $("token-input").value = "";
+});
+
+poll();
