@@ -43,7 +43,7 @@ public class PublishTests
         {
             var output = Path.Combine(scratch, "app");
             // the Dockerfiles' command, with the output redirected and bin/obj kept out of the working tree
-            var arguments = PublishCommand.Split(' ')[1..^2].Concat(["-o", output, "--artifacts-path", Path.Combine(scratch, "artifacts")]);
+            var arguments = PublishCommand.Split(' ')[1..^2].Concat(["-o", output, "--artifacts-path", Path.Combine(scratch, "artifacts"), "-nodeReuse:false"]);
             var publish = Tool.Run("dotnet", arguments, timeout: TimeSpan.FromMinutes(8));
             Assert.True(publish.ExitCode == 0, publish.Output);
 
