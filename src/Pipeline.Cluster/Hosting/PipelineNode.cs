@@ -166,6 +166,7 @@ public static class PipelineNode
                     Port = options.Port ?? config.GetInt("akka.remote.dot-netty.tcp.port"),
                 })
                 .WithClustering(new ClusterOptions { Roles = roles, SeedNodes = seeds })
+                .WithPipelineDiscovery(config)
                 .WithSingletonProxy<JobManagerProxy>("job-manager", new ClusterSingletonOptions
                 {
                     Role = "coordinator",
@@ -202,7 +203,7 @@ public static class PipelineNode
                         });
                 });
             }
-            if (seeds.Length == 0)
+            if (seeds.Length == 0 && !KubernetesBootstrap.IsEnabled(config))
             {
                 // no seeds anywhere: a single-node cluster that joins itself (`pipeline run`, a lone coordinator)
                 akka.WithActors((system, _) => Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(system).SelfAddress));
