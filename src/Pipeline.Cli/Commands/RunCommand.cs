@@ -52,6 +52,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         var spec = settings.ToSpec(corpus, output);
         var threads = settings.Threads ?? Environment.ProcessorCount;
         var perWorker = Math.Max(1, threads / settings.Workers);
+        var gpu = spec.Device == "cuda";
         var configFiles = settings.Config is null ? Array.Empty<string>() : [settings.Config];
 
         // node 0 holds the coordinator singleton and the first worker; more workers join it over loopback TCP
@@ -62,7 +63,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
             services.Add(JobServices.Create(perWorker));
             var first = PipelineNode.Build(new NodeOptions
             {
-                Coordinator = true, Worker = true, Local = true, ConfigFiles = configFiles, WorkerName = "worker-1",
+                Coordinator = true, Worker = true, Local = true, ConfigFiles = configFiles, WorkerName = "worker-1", Gpu = gpu,
             }, services[0]);
             await first.StartAsync(cancellation);
             hosts.Add(first);
@@ -73,7 +74,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
                 services.Add(JobServices.Create(perWorker));
                 var worker = PipelineNode.Build(new NodeOptions
                 {
-                    Worker = true, Local = true, ConfigFiles = configFiles, SeedNodes = [seed], WorkerName = $"worker-{i}",
+                    Worker = true, Local = true, ConfigFiles = configFiles, SeedNodes = [seed], WorkerName = $"worker-{i}", Gpu = gpu,
                 }, services[^1]);
                 await worker.StartAsync(cancellation);
                 hosts.Add(worker);

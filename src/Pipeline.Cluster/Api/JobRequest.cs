@@ -91,7 +91,7 @@ public static class JobRequest
         if (spec.StoreShorter is { } store) InRange("store_shorter", store, 1, MaxImageSide, problems);
         InRange("store_quality", spec.StoreQuality, 1, 100, problems);
         InRange("partition_size", spec.PartitionSize, 1, 1_000_000, problems);
-        InRange("batch_size", spec.BatchSize, 1, 4096, problems);
+        InRange("batch_size", spec.BatchSize, 0, 4096, problems); // 0 = auto
     }
 
     private static void InRange(string name, int value, int min, int max, List<string> problems)

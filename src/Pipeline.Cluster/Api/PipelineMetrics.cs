@@ -35,6 +35,9 @@ public sealed class PipelineMetrics
     private readonly Gauge _workerImagesDone;
     private readonly Gauge _workerPartitions;
     private readonly Gauge _workerHeartbeatAge;
+    private readonly Gauge _workerModelBusy;
+    private readonly Gauge _workerModelIdle;
+    private readonly Gauge _workerDecodeWait;
 
     public PipelineMetrics()
     {
@@ -55,6 +58,9 @@ public sealed class PipelineMetrics
         _workerImagesDone = factory.CreateGauge("pipeline_worker_images_done_total", "Images a worker has processed since it started.", "worker");
         _workerPartitions = factory.CreateGauge("pipeline_worker_partitions", "Partitions a worker holds now.", "worker");
         _workerHeartbeatAge = factory.CreateGauge("pipeline_worker_heartbeat_age_seconds", "Seconds since the worker's last heartbeat.", "worker");
+        _workerModelBusy = factory.CreateGauge("pipeline_worker_model_busy_seconds", "Seconds the worker's embedding model (GPU or CPU) ran a batch, since the worker started.", "worker", "device");
+        _workerModelIdle = factory.CreateGauge("pipeline_worker_model_idle_seconds", "Seconds the worker's model sat idle waiting for decoded images (decode is the bottleneck when this grows).", "worker", "device");
+        _workerDecodeWait = factory.CreateGauge("pipeline_worker_decode_wait_seconds", "Seconds the worker's decode threads waited for the model, summed over threads (the model is the bottleneck when this grows).", "worker", "device");
         foreach (var state in States) _jobState.WithLabels(state).Set(0);
         foreach (var state in PartitionStates) _partitions.WithLabels(state).Set(0);
         _jobState.WithLabels(JobStates.Idle).Set(1);
@@ -122,6 +128,12 @@ public sealed class PipelineMetrics
                 _workerImagesDone.WithLabels(w.Worker).Set(w.ImagesDone);
                 _workerPartitions.WithLabels(w.Worker).Set(w.Partitions);
                 _workerHeartbeatAge.WithLabels(w.Worker).Set(Math.Max(0, (now - w.LastHeartbeat).TotalSeconds));
+                if (w.Embedding is { } e)
+                {
+                    _workerModelBusy.WithLabels(w.Worker, e.Device).Set(e.ModelBusySeconds);
+                    _workerModelIdle.WithLabels(w.Worker, e.Device).Set(e.ModelIdleSeconds);
+                    _workerDecodeWait.WithLabels(w.Worker, e.Device).Set(e.DecodeWaitedForModelSeconds);
+                }
             }
             // a worker that left the cluster leaves the metrics too, instead of reporting its last rate forever
             foreach (var gone in _workers)

@@ -186,9 +186,15 @@ public static class PipelineNode
                     var proxy = registry.Get<JobManagerProxy>();
                     var address = Akka.Cluster.Cluster.Get(system).SelfAddress;
                     var name = options.WorkerName ?? $"{Environment.MachineName}:{address.Port}";
-                    var settings = new WorkerSettings(name, roles,
-                        Math.Max(1, config.GetInt("pipeline.worker.partitions-in-flight", 1)),
-                        Math.Max(0, config.GetInt("pipeline.worker.prefetch", 1)),
+                    // a GPU embeds faster than one partition's decoding feeds it: keep more partitions going there
+                    var inFlight = config.GetInt("pipeline.worker.partitions-in-flight", 1);
+                    var prefetch = config.GetInt("pipeline.worker.prefetch", 1);
+                    if (options.Gpu)
+                    {
+                        inFlight = Math.Max(inFlight, config.GetInt("pipeline.worker.gpu-partitions-in-flight", 3));
+                        prefetch = Math.Max(prefetch, config.GetInt("pipeline.worker.gpu-prefetch", 2));
+                    }
+                    var settings = new WorkerSettings(name, roles, Math.Max(1, inFlight), Math.Max(0, prefetch),
                         config.GetTimeSpan("pipeline.worker.heartbeat", TimeSpan.FromSeconds(1)));
                     var worker = system.ActorOf(Props.Create(() => new PartitionWorker(proxy, services, settings))
                         .WithDispatcher("akka.actor.pipeline-dispatcher"), "worker");

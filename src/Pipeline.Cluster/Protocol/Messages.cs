@@ -67,7 +67,17 @@ public sealed record WorkerStatus(
     int Partitions,
     long ImagesDone,
     double ImagesPerSecond,
-    DateTimeOffset LastHeartbeat);
+    DateTimeOffset LastHeartbeat)
+{
+    /// <summary>Seconds the worker's model ran a batch, and sat idle waiting for decoded images, since it started.</summary>
+    public EmbeddingTime? Embedding { get; init; }
+}
+
+/// <summary>Where an embedding worker's time goes: model busy, model idle (waiting for decode), decode waiting for the model.</summary>
+public sealed record EmbeddingTime(string Device, double WallSeconds, double ModelBusySeconds, double DecodeWaitedForModelSeconds)
+{
+    public double ModelIdleSeconds => Math.Max(0, WallSeconds - ModelBusySeconds);
+}
 
 // ---- work pulling (worker <-> coordinator singleton) ----
 
@@ -80,7 +90,10 @@ public sealed record WorkAssigned(string JobId, JobSpec Spec, PartitionInfo Part
 
 /// <summary>What a worker holds right now; renews its leases, and lets a restarted coordinator adopt running attempts.</summary>
 public sealed record WorkerHeartbeat(string Worker, string[] Roles, HeldPartition[] Held, long ImagesDone, double ImagesPerSecond)
-    : IPipelineMessage;
+    : IPipelineMessage
+{
+    public EmbeddingTime? Embedding { get; init; }
+}
 
 public sealed record HeldPartition(string JobId, string PartitionId, int Attempt, int ImagesDone);
 

@@ -103,7 +103,10 @@ public sealed class PartitionWorker : ReceiveActor, IWithTimers
         var first = _rateWindow.Peek();
         var span = (now - first.At).TotalSeconds;
         var rate = span > 0.5 ? Math.Max(0, done - first.Images) / span : 0;
-        _coordinator.Tell(new WorkerHeartbeat(_settings.Name, _settings.Roles, held, done, rate));
+        EmbeddingTime? embedding = null;
+        foreach (var stats in _services.EmbeddingStats())
+            embedding = new EmbeddingTime(stats.Device, stats.Wall.TotalSeconds, stats.ModelBusy.TotalSeconds, stats.DecodeWaitedForModel.TotalSeconds);
+        _coordinator.Tell(new WorkerHeartbeat(_settings.Name, _settings.Roles, held, done, rate) { Embedding = embedding });
         foreach (var commit in _unacked.Values) _coordinator.Tell(commit);
         if (FreeSlots > 0) _coordinator.Tell(new RequestWork(_settings.Name, FreeSlots, _settings.Roles));
     }

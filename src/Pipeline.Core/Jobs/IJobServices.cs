@@ -28,4 +28,7 @@ public interface IJobServices
 
     /// <summary>Compacts the recorded commits (and only those) into the dataset, checking input = rows + quarantined.</summary>
     MergeSummary Merge(PreparedJob job, IReadOnlyList<PartitionOutcome> commits, CancellationToken cancellation);
+
+    /// <summary>What the embedding batchers of this process did so far (none before the first partition with a model).</summary>
+    IReadOnlyList<EmbedderStats> EmbeddingStats() => [];
 }

@@ -56,7 +56,7 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
             if (split is not (Splits.Train or Splits.Val or Splits.Test))
                 throw new InvalidDataException($"unknown split '{split}': use train, val or test");
         if (spec.PartitionSize < 1) throw new InvalidDataException("partition size must be at least 1");
-        if (spec.BatchSize < 1) throw new InvalidDataException("batch size must be at least 1");
+        if (spec.BatchSize < 0) throw new InvalidDataException("batch size must be 0 (auto) or more");
         if (spec.Device is not ("cpu" or "cuda" or "auto")) throw new InvalidDataException($"unknown device '{spec.Device}': use cpu or cuda");
         if (spec.Precision is not ("fp32" or "fp16")) throw new InvalidDataException($"unknown precision '{spec.Precision}': use fp32 or fp16");
         if (spec.Decoder != "default") DecoderRegistry.Create(spec.Decoder);
@@ -137,7 +137,10 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
                 Precision = spec.Precision == "fp16" ? EmbeddingPrecision.Fp16 : EmbeddingPrecision.Fp32,
                 IntraOpThreads = _threads,
             });
-            return (session, new EmbeddingBatcher(session, spec.BatchSize));
+            var batch = spec.BatchSize > 0 ? spec.BatchSize
+                : session.Device == EmbeddingDevice.Cuda ? EmbeddingThroughput.ChooseBatchSize(session, [64, 128, 256, 512], trialSeconds: 1)
+                : 16; // measured here: larger CPU batches buy nothing (bench/results/embedding.md)
+            return (session, new EmbeddingBatcher(session, batch));
         })).Value;
     }
 

@@ -32,7 +32,8 @@ public sealed record JobSpec
     public int StoreQuality { get; init; } = 90;
     /// <summary>Images per partition (a partition never spans two (split, super-class) groups).</summary>
     public int PartitionSize { get; init; } = 1000;
-    public int BatchSize { get; init; } = 32;
+    /// <summary>Embedding batch size; 0 = auto: 16 on the CPU, and on CUDA the fastest of 64..512 by a short trial.</summary>
+    public int BatchSize { get; init; }
 
     /// <summary>The settings that change the output; the job id hashes these with the corpus and model fingerprints.</summary>
     public string SettingsFingerprint() =>
