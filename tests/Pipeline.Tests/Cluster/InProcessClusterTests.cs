@@ -80,6 +80,29 @@ public sealed class InProcessClusterTests(SmallCorpusFixture corpus) : IClassFix
     }
 
     [Fact]
+    public async Task Workers_report_where_embedding_time_goes()
+    {
+        using var node = await StartNodeAsync(new NodeOptions { Coordinator = true, Worker = true, WorkerName = "embedder" }, threads: 2);
+        try
+        {
+            var proxy = JobManager(node);
+            var spec = new JobSpec { Corpus = corpus.Root, Output = _output, Model = "resnet18", PartitionSize = 64, Splits = ["val"] };
+            await proxy.Ask<JobAccepted>(new SubmitJob(spec), TimeSpan.FromSeconds(60));
+            Assert.Equal(JobStates.Succeeded, (await WaitForFinishAsync(proxy, TimeSpan.FromMinutes(3))).State);
+            await Task.Delay(TimeSpan.FromSeconds(2.5)); // the next heartbeats carry the final figures
+            var worker = Assert.Single((await proxy.Ask<JobStatus>(GetJobStatus.Instance, TimeSpan.FromSeconds(10))).Workers);
+            var embedding = Assert.IsType<EmbeddingTime>(worker.Embedding);
+            Assert.Equal("cpu", embedding.Device);
+            Assert.True(embedding.ModelBusySeconds > 0);
+            Assert.True(embedding.WallSeconds >= embedding.ModelBusySeconds);
+        }
+        finally
+        {
+            await node.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task Malformed_annotation_file_fails_the_job_with_a_message_naming_the_file()
     {
         var broken = Directory.CreateTempSubdirectory("pipeline-broken-").FullName;
