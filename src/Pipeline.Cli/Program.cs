@@ -21,6 +21,8 @@ app.Configure(config =>
         .WithDescription("Start one long-running cluster node (coordinator or worker).")
         .WithExample("node", "--role", "coordinator", "--port", "4053")
         .WithExample("node", "--role", "worker", "--seed", "akka.tcp://pipeline@127.0.0.1:4053");
+    config.AddCommand<ReportCommand>("report").WithDescription("A self-contained HTML report of a dataset: Tables 1-4, Figures 2 and 4, sizes, quarantine.").WithExample("report", "--dataset", "out/dataset");
+    config.AddCommand<ProbeCommand>("probe").WithDescription("A linear probe on the embeddings: train on train, top-1/top-5 on val (Tables 3 and 4).").WithExample("probe", "--dataset", "out/dataset");
 });
 
 try
