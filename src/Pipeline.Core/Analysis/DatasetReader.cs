@@ -47,6 +47,9 @@ public sealed class DatasetReader
     /// <summary>Rows one epoch reads (after the split and super-class filters).</summary>
     public long RowCount { get; }
 
+    /// <summary>Most rows held at once by any epoch so far (the memory bound, in rows; for tests and tuning).</summary>
+    public int PeakBufferedRows { get; private set; }
+
     /// <summary>Opens a dataset folder; reads only the file footers and class_counts.parquet.</summary>
     public static async Task<DatasetReader> OpenAsync(string datasetDir, DatasetReaderOptions? options = null,
         CancellationToken cancellationToken = default)
@@ -101,6 +104,7 @@ public sealed class DatasetReader
                 for (int r = 0; r < group.Rows; r++)
                     pending.Add(new PendingRow(unit.File, group, r));
             }
+            PeakBufferedRows = Math.Max(PeakBufferedRows, pending.Count);
             if (_options.Shuffle) ShuffleTail(random, pending);
 
             bool last = next >= order.Length;
@@ -144,7 +148,22 @@ public sealed class DatasetReader
                 throw new InvalidDataException($"{first.File.Path}: image {first.Group.ImageIds[first.Row]} has an empty embedding");
         }
         var batch = new TrainingBatch(count, dimension, _options.PixelSize ?? 0, _options.Boxes);
-        for (int i = 0; i < count; i++)
+        try
+        {
+            FillBatch(pending, start, batch);
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
+        return batch;
+    }
+
+    private void FillBatch(List<PendingRow> pending, int start, TrainingBatch batch)
+    {
+        int dimension = batch.EmbeddingDimension;
+        for (int i = 0; i < batch.Count; i++)
         {
             PendingRow row = pending[start + i];
             RowGroupColumns g = row.Group;
@@ -171,7 +190,6 @@ public sealed class DatasetReader
         }
         if (_options.PixelSize is { } size)
             DecodePixels(pending, start, batch, size);
-        return batch;
     }
 
     private static int EmbeddingLength(PendingRow row)
@@ -188,26 +206,36 @@ public sealed class DatasetReader
         IImageDecoder decoder = _decoder!;
         ImageStageOptions crop = _cropOptions!;
         // one closure per batch, not per image: the decoder is thread-safe and each row owns its slice of the buffer
-        Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = _options.DecodeThreads }, i =>
+        try
         {
-            PendingRow row = pending[start + i];
-            RowGroupColumns g = row.Group;
-            long imageId = g.ImageIds[row.Row];
-            byte[] jpeg = g.Images![row.Row] ?? throw new InvalidDataException(
-                $"{row.File.Path}: image {imageId} has no stored copy (run the job with --store-images PX to read pixels)");
-            PreparedImage prepared;
-            try
-            {
-                prepared = decoder.Prepare(jpeg, 0, 0, crop, batch.PixelBuffer(i));
-            }
-            catch (ImageRejectedException e)
-            {
-                throw new InvalidDataException($"{row.File.Path}: the stored copy of image {imageId} does not decode: {e.Message}", e);
-            }
-            if (batch.PixelBoxes is not null)
-                batch.PixelBoxes[i] = ToCrop(g.Boxes![row.Row], g.ResizedWidths![row.Row], g.ResizedHeights![row.Row],
-                    prepared.Width, prepared.Height, size);
-        });
+            Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = _options.DecodeThreads },
+                i => DecodeRow(pending[start + i], batch, i, decoder, crop, size));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // the caller sees the row's own error, not the thread pool's wrapper
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+    }
+
+    private static void DecodeRow(PendingRow row, TrainingBatch batch, int i, IImageDecoder decoder, ImageStageOptions crop, int size)
+    {
+        RowGroupColumns g = row.Group;
+        long imageId = g.ImageIds[row.Row];
+        byte[] jpeg = g.Images![row.Row] ?? throw new InvalidDataException(
+            $"{row.File.Path}: image {imageId} has no stored copy (run the job with --store-images PX to read pixels)");
+        PreparedImage prepared;
+        try
+        {
+            prepared = decoder.Prepare(jpeg, 0, 0, crop, batch.PixelBuffer(i));
+        }
+        catch (ImageRejectedException e)
+        {
+            throw new InvalidDataException($"{row.File.Path}: the stored copy of image {imageId} does not decode: {e.Message}", e);
+        }
+        if (batch.PixelBoxes is not null)
+            batch.PixelBoxes[i] = ToCrop(g.Boxes![row.Row], g.ResizedWidths![row.Row], g.ResizedHeights![row.Row],
+                prepared.Width, prepared.Height, size);
     }
 
     /// <summary>
