@@ -107,3 +107,46 @@ public sealed class TrainingDocsTests(PipelineDatasetFixture data)
         return null;
     }
 }
+
+/// <summary>DatasetReader on the pipeline-made dataset, checked against the storage team's full-row reader.</summary>
+[Collection(PipelineDatasetCollection.Name)]
+public sealed class PipelineDatasetReaderTests(PipelineDatasetFixture data)
+{
+    [Fact]
+    public async Task Shuffled_batches_carry_the_same_embedding_and_label_as_the_stored_row()
+    {
+        var stored = new Dictionary<long, Pipeline.Processing.ImageRow>();
+        foreach (DatasetImageFile file in DatasetFolder.Open(data.Dataset).ImageFiles)
+        {
+            await using var part = await Pipeline.Storage.ImagePartReader.OpenAsync(file.Path);
+            await foreach (var row in part.ReadAllAsync()) stored.Add(row.ImageId, row);
+        }
+        DatasetReader reader = await DatasetReader.OpenAsync(data.Dataset, new DatasetReaderOptions { BatchSize = 50, Seed = 9, PixelSize = 32 });
+
+        int rows = 0;
+        await foreach (TrainingBatch batch in reader.ReadBatchesAsync())
+        {
+            using (batch)
+            {
+                Assert.Equal(512, batch.EmbeddingDimension);
+                for (int i = 0; i < batch.Count; i++, rows++)
+                {
+                    var row = stored[batch.ImageIds[i]];
+                    Assert.Equal(row.CategoryId, reader.Classes.Classes[batch.Labels[i]].CategoryId);
+                    Assert.Equal(row.Split, batch.Splits[i]);
+                    Assert.Equal(row.Supercategory, batch.Supercategories[i]);
+                    Assert.True(batch.EmbeddingOf(i).SequenceEqual(row.Embedding), $"image {row.ImageId}: embedding differs");
+                    Assert.Equal(row.Boxes, batch.Boxes![i]);
+                    // the stored 48 px copy decodes to a 32 px crop with picture in it, boxes inside the crop
+                    ReadOnlySpan<byte> pixels = batch.PixelsOf(i);
+                    int min = 255, max = 0;
+                    foreach (byte p in pixels) { min = Math.Min(min, p); max = Math.Max(max, p); }
+                    Assert.True(max - min > 40, $"image {row.ImageId}: flat crop {min}..{max}");
+                    Assert.All(batch.PixelBoxes![i], b => Assert.True(b.X >= 0 && b.Y >= 0 && b.X + b.W <= 32.001f && b.Y + b.H <= 32.001f));
+                }
+            }
+        }
+        Assert.Equal(stored.Count, rows);
+        Assert.Equal(data.Summary.TrainImages + data.Summary.ValImages - 2, rows);
+    }
+}
