@@ -8,6 +8,7 @@ public sealed record DatasetClass(int Label, int CategoryId, string Species, str
 /// <summary>
 /// The species of a dataset, from <c>class_counts.parquet</c>, numbered 0..Count-1 in ascending category id: the
 /// label a training loop or a classifier uses. Every split shares the numbering, so train and val labels agree.
+/// Unlabelled (test) rows carry category -1: they are no class and get label -1.
 /// </summary>
 public sealed class DatasetClasses
 {
@@ -31,6 +32,7 @@ public sealed class DatasetClasses
         var byCategory = new SortedDictionary<int, ClassCountRow>();
         foreach (ClassCountRow row in counts)
         {
+            if (row.CategoryId < 0) continue;
             if (byCategory.TryGetValue(row.CategoryId, out ClassCountRow? seen) && seen.Supercategory != row.Supercategory)
                 throw new InvalidDataException(
                     $"class_counts.parquet: category {row.CategoryId} is in super-classes {seen.Supercategory} and {row.Supercategory}");
@@ -47,8 +49,11 @@ public sealed class DatasetClasses
 
     public bool TryGetLabel(int categoryId, out int label) => _labelByCategory.TryGetValue(categoryId, out label);
 
-    /// <summary>The label of a category, or <see cref="InvalidDataException"/> when class_counts.parquet does not list it.</summary>
-    public int LabelOf(int categoryId, long imageId) => _labelByCategory.TryGetValue(categoryId, out int label)
-        ? label
+    /// <summary>
+    /// The label of a category (-1 for an unlabelled image), or <see cref="InvalidDataException"/> when
+    /// class_counts.parquet does not list it.
+    /// </summary>
+    public int LabelOf(int categoryId, long imageId) => categoryId < 0 ? -1
+        : _labelByCategory.TryGetValue(categoryId, out int label) ? label
         : throw new InvalidDataException($"image {imageId}: category {categoryId} is not in class_counts.parquet");
 }

@@ -50,6 +50,7 @@ public static class DatasetSummaryBuilder
         var boxes = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (ClassCountRow row in counts)
         {
+            if (row.CategoryId < 0) continue; // unlabelled (test) images belong to no species
             if (!species.TryGetValue(row.Supercategory, out HashSet<int>? ids))
                 species[row.Supercategory] = ids = [];
             ids.Add(row.CategoryId);
@@ -83,7 +84,7 @@ public static class DatasetSummaryBuilder
         long total = 0;
         foreach (ClassCountRow row in counts)
         {
-            if (row.Split != Splits.Train || row.Images <= 0) continue;
+            if (row.Split != Splits.Train || row.Images <= 0 || row.CategoryId < 0) continue;
             perSpecies.Add(new SpeciesCount(row.CategoryId, row.Species, row.Supercategory, row.Images));
             total += row.Images;
         }

@@ -58,12 +58,11 @@ public static class LinearProbe
         DatasetReader train = await DatasetReader.OpenAsync(datasetDir, readerOptions with { Splits = [Splits.Train] }, cancellationToken).ConfigureAwait(false);
         DatasetReader val = await DatasetReader.OpenAsync(datasetDir, readerOptions with { Splits = [Splits.Val] }, cancellationToken).ConfigureAwait(false);
         DatasetClasses classes = train.Classes;
-        if (train.RowCount == 0) throw new InvalidDataException($"{datasetDir}: the dataset has no train images to fit a probe on");
-        if (val.RowCount == 0) throw new InvalidDataException($"{datasetDir}: the dataset has no val images to evaluate a probe on");
-
         var random = new Random(options.Seed);
         List<EmbeddingExample> trainRows = await ReadExamplesAsync(train, cancellationToken).ConfigureAwait(false);
         List<EmbeddingExample> valRows = await ReadExamplesAsync(val, cancellationToken).ConfigureAwait(false);
+        if (trainRows.Count == 0) throw new InvalidDataException($"{datasetDir}: the dataset has no labelled train images to fit a probe on");
+        if (valRows.Count == 0) throw new InvalidDataException($"{datasetDir}: the dataset has no labelled val images to evaluate a probe on");
         int dimension = trainRows[0].Features.Length;
         if (valRows[0].Features.Length != dimension)
             throw new InvalidDataException($"{datasetDir}: train embeddings have {dimension} values, val embeddings {valRows[0].Features.Length}");
@@ -92,7 +91,6 @@ public static class LinearProbe
     {
         public uint Label { get; set; }
         public float[] Features { get; set; } = [];
-        internal string Supercategory { get; set; } = "";
     }
 
     private static async Task<List<EmbeddingExample>> ReadExamplesAsync(DatasetReader reader, CancellationToken cancellationToken)
@@ -103,12 +101,14 @@ public static class LinearProbe
             using (batch)
             {
                 for (int i = 0; i < batch.Count; i++)
+                {
+                    if (batch.Labels[i] < 0) continue; // an unlabelled image can neither teach nor test the probe
                     rows.Add(new EmbeddingExample
                     {
                         Label = (uint)batch.Labels[i],
                         Features = batch.EmbeddingOf(i).ToArray(),
-                        Supercategory = batch.Supercategories[i],
                     });
+                }
             }
         }
         return rows;
@@ -137,7 +137,7 @@ public static class LinearProbe
         for (int i = 0; i < labels.Length; i++) labels[i] = rows[i].Label;
         random.Shuffle(labels);
         for (int i = 0; i < labels.Length; i++)
-            rows[i] = new EmbeddingExample { Label = labels[i], Features = rows[i].Features, Supercategory = rows[i].Supercategory };
+            rows[i] = new EmbeddingExample { Label = labels[i], Features = rows[i].Features };
     }
 
     private static float[][] FitAndScore(List<EmbeddingExample> trainRows, List<EmbeddingExample> valRows, int classes,

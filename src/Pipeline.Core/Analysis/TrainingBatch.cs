@@ -98,7 +98,7 @@ public sealed class TrainingBatch : IDisposable
     public long[] ImageIds { get; }
     public int[] CategoryIds { get; }
 
-    /// <summary>Dense labels 0..classes-1 in ascending category id (<see cref="DatasetReader.Classes"/>).</summary>
+    /// <summary>Dense labels 0..classes-1 in ascending category id (<see cref="DatasetReader.Classes"/>); -1 for an unlabelled image.</summary>
     public int[] Labels { get; }
 
     public string[] Splits { get; }

@@ -60,6 +60,23 @@ public sealed class SummaryTests
     }
 
     [Fact]
+    public void Labels_number_species_by_category_id_and_unlabelled_test_rows_get_minus_one()
+    {
+        DatasetClasses classes = DatasetClasses.FromCounts(
+        [
+            new ClassCountRow(40, "Quercus alba", "Plantae", "train", 3, 0),
+            new ClassCountRow(7, "Turdus migratorius", "Aves", "val", 1, 1),
+            new ClassCountRow(40, "Quercus alba", "Plantae", "val", 2, 0),
+            new ClassCountRow(-1, "", "Unknown", "test", 9, 0),
+        ]);
+
+        Assert.Equal([7, 40], classes.Classes.Select(c => c.CategoryId));
+        Assert.Equal(1, classes.LabelOf(40, 123));
+        Assert.Equal(-1, classes.LabelOf(-1, 124));
+        Assert.Contains("category 99", Assert.Throws<InvalidDataException>(() => classes.LabelOf(99, 125)).Message);
+    }
+
+    [Fact]
     public void Size_bins_are_one_two_or_five_times_a_power_of_ten()
     {
         Assert.Equal(50, DatasetSummaryBuilder.NiceBinWidth(800));
