@@ -124,6 +124,7 @@ public static class ReportCharts
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "width", FillColor = Colors.C0 });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "height", FillColor = Colors.C1 });
         plot.Axes.Margins(bottom: 0);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Title($"Decoded image sizes ({sizes.Images.ToString("N0", Invariant)} images)");
         plot.XLabel($"pixels (bins of {binWidth.ToString(Invariant)})");
         plot.YLabel("images");
@@ -149,6 +150,7 @@ public static class ReportCharts
         barPlot.ValueLabelStyle.FontSize = 14;
         plot.Axes.Bottom.SetTicks(positions, labels);
         plot.Axes.Margins(bottom: 0);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Title($"Quarantined images by stage and error ({quarantine.Images.ToString("N0", Invariant)})");
         plot.YLabel("images");
         return Draw(plot, "quarantine", "Quarantined images by stage and error");
