@@ -156,8 +156,11 @@ public sealed partial class ReportTests(PipelineDatasetFixture data)
             Assert.Contains(png, files.ChartFiles);
             XElement root = XDocument.Load(svg).Root!;
             Assert.Equal("svg", root.Name.LocalName);
-            Assert.True(root.Descendants().Count() > 50, $"{chart}.svg has only {root.Descendants().Count()} elements");
+            // axes, ticks, labels and the data: a chart drawn with nothing in it has a handful of elements
+            int drawn = root.Descendants().Count(e => e.Name.LocalName is "path" or "rect" or "text" or "line" or "polyline");
+            Assert.True(drawn >= 15, $"{chart}.svg draws only {drawn} elements");
             AssertNotBlank(png, minimumShare: 0.02);
+            AssertHasData(png);
         }
     }
 
@@ -186,6 +189,22 @@ public sealed partial class ReportTests(PipelineDatasetFixture data)
         Assert.Equal((1400, 3000), (shot.Width, shot.Height));
         // text, tables and the first charts on a white page: about 8% of the pixels; a blank page has none
         AssertNotBlank(screenshot, minimumShare: 0.04);
+    }
+
+    /// <summary>
+    /// Axes, grid and text are grey; bars and lines are coloured. At least 1% coloured pixels means data was drawn.
+    /// </summary>
+    private static void AssertHasData(string png)
+    {
+        using SKBitmap bitmap = SKBitmap.Decode(png);
+        long coloured = 0, all = 0;
+        for (int y = 0; y < bitmap.Height; y += 2)
+            for (int x = 0; x < bitmap.Width; x += 2, all++)
+            {
+                SKColor c = bitmap.GetPixel(x, y);
+                if (Math.Max(c.Red, Math.Max(c.Green, c.Blue)) - Math.Min(c.Red, Math.Min(c.Green, c.Blue)) > 60) coloured++;
+            }
+        Assert.True(coloured >= all / 100, $"{Path.GetFileName(png)}: only {coloured} of {all} sampled pixels are coloured: no data drawn?");
     }
 
     /// <summary>At least <paramref name="minimumShare"/> of the pixels differ from white, in several colours.</summary>
