@@ -14,6 +14,8 @@ public sealed class CommandLineTests
     [InlineData("status")]
     [InlineData("bench", "embed")]
     [InlineData("bench", "partitions")]
+    [InlineData("report")]
+    [InlineData("probe")]
     public async Task Every_command_has_help(params string[] command)
     {
         using var process = new NodeProcess("help", [.. command, "--help"]);
