@@ -26,6 +26,10 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         [Description("Cores for decoding in all. Default: all cores")]
         public int? Threads { get; init; }
 
+        [CommandOption("--api <URL>")]
+        [Description("Also serve the HTTP API and live dashboard while the job runs, e.g. http://127.0.0.1:8080")]
+        public string? Api { get; init; }
+
         [CommandOption("--config <FILE>")]
         [Description("Extra HOCON file layered over cluster-config/")]
         public string? Config { get; init; }
@@ -63,7 +67,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
             services.Add(JobServices.Create(perWorker));
             var first = PipelineNode.Build(new NodeOptions
             {
-                Coordinator = true, Worker = true, Local = true, ConfigFiles = configFiles, WorkerName = "worker-1", Gpu = gpu,
+                Coordinator = true, Worker = true, Local = true, ConfigFiles = configFiles, WorkerName = "worker-1", Gpu = gpu, Api = settings.Api,
             }, services[0]);
             await first.StartAsync(cancellation);
             hosts.Add(first);

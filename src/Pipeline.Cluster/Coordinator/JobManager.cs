@@ -53,6 +53,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
     private string? _error;
     private MergeSummary? _merged;
     private DateTimeOffset _startedAt;
+    private DateTimeOffset? _finishedAt;
     private CancellationTokenSource _cancellation = new();
     private readonly Queue<(DateTimeOffset At, long Images)> _rateWindow = new();
 
@@ -95,6 +96,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         {
             _merged = m.Summary;
             _state = JobStates.Succeeded;
+            _finishedAt = DateTimeOffset.UtcNow;
             _log.Info("job {0} merged: {1} rows, {2} quarantined, {3} files in {4:F1}s",
                 _job?.JobId, m.Summary.Rows, m.Summary.Quarantined, m.Summary.Files, m.Summary.Seconds);
             PushStatus();
@@ -175,6 +177,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         _jobState = null;
         _error = null;
         _merged = null;
+        _finishedAt = null;
         _failures.Clear();
         _histograms.Clear();
         _quarantineByKind.Clear();
@@ -220,6 +223,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         }
         _cancellation.Cancel();
         _state = JobStates.Cancelled;
+        _finishedAt = DateTimeOffset.UtcNow;
         _error = "cancelled by request";
         foreach (var worker in _workers.Values) worker.Actor.Tell(new AbandonJob(_job.JobId));
         ClearCurrentJob();
@@ -434,6 +438,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
     private void Fail(string reason)
     {
         _state = JobStates.Failed;
+        _finishedAt = DateTimeOffset.UtcNow;
         _error = reason;
         ClearCurrentJob();
         PushStatus();
@@ -469,7 +474,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
             .Select(h => new BoxHistogramSummary(h.Key.Split, h.Key.Super, h.Value.Counts, h.Value.Boxes)).ToArray();
         return new JobStatus(_job?.JobId, _state, _job?.Spec.Output, js?.Total ?? 0, js?.Committed ?? 0, js?.InFlight ?? 0,
             js?.Queued ?? 0, total, done, js?.RowsCommitted ?? 0, js?.QuarantinedCommitted ?? 0, rate, eta,
-            _state == JobStates.Idle ? 0 : (now - _startedAt).TotalSeconds, _error, _merged?.DatasetDir,
+            _state == JobStates.Idle ? 0 : ((_finishedAt ?? now) - _startedAt).TotalSeconds, _error, _merged?.DatasetDir,
             new Dictionary<string, int>(_quarantineByKind), histograms, workers);
     }
 }
