@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Pipeline.Processing;
 
 /// <summary>Why a file could not be read; the kind becomes the `error` column of errors.parquet.</summary>
@@ -10,7 +12,7 @@ public sealed class CorpusFileException(string kind, string message, Exception? 
 /// Reads an image file of the corpus, refusing any path that leaves the corpus root: absolute names, `..` segments,
 /// and symbolic links (of the file or of any folder on the way) whose target is outside the root.
 /// </summary>
-public static class CorpusFiles
+public static partial class CorpusFiles
 {
     /// <summary>Larger files are refused before reading (the real corpus has none over a few MB).</summary>
     public const long MaxFileBytes = 64L << 20;
@@ -33,7 +35,16 @@ public static class CorpusFiles
             current = Path.Combine(current, segment);
             FileSystemInfo info = Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
             if (info.LinkTarget is null) continue;
-            var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName;
+            string? target;
+            try
+            {
+                target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName;
+            }
+            catch (IOException e)
+            {
+                // a link loop (ELOOP) is one bad file, never the partition's failure
+                throw new CorpusFileException("Unreadable", $"'{fileName}' is a symbolic link that cannot be resolved: {e.Message}", e);
+            }
             if (target is null || !Path.GetFullPath(target).StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
                 throw new CorpusFileException("OutsideRoot", $"'{fileName}' is a symbolic link to {target ?? "nowhere"}, outside the corpus root");
         }
@@ -45,6 +56,7 @@ public static class CorpusFiles
     {
         try
         {
+            RefuseSpecialFile(path);
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             var length = RandomAccess.GetLength(handle);
             if (length > MaxFileBytes)
@@ -64,4 +76,32 @@ public static class CorpusFiles
         catch (UnauthorizedAccessException e) { throw new CorpusFileException("Unreadable", e.Message, e); }
         catch (IOException e) { throw new CorpusFileException("Unreadable", e.Message, e); }
     }
+
+    /// <summary>
+    /// Refuses a named pipe, device, socket or folder before opening it: opening a FIFO blocks until a writer comes,
+    /// which would hold the partition (and its lease, renewed by heartbeats) forever. statx's layout is the same on
+    /// every Linux architecture, unlike stat's.
+    /// </summary>
+    private static void RefuseSpecialFile(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        Span<byte> status = stackalloc byte[256]; // struct statx
+        if (Statx(-100 /* AT_FDCWD */, path, 0, 0x1 /* STATX_TYPE */, ref MemoryMarshal.GetReference(status)) != 0)
+            return; // missing or unreadable: the open that follows says which
+        var type = MemoryMarshal.Read<ushort>(status[28..]) & 0xF000; // stx_mode & S_IFMT
+        var kind = type switch
+        {
+            0x8000 => null,
+            0x1000 => "a named pipe (FIFO)",
+            0x2000 => "a character device",
+            0x4000 => "a folder",
+            0x6000 => "a block device",
+            0xC000 => "a socket",
+            _ => $"a special file (type 0x{type:X4})",
+        };
+        if (kind is not null) throw new CorpusFileException("Unreadable", $"{path} is {kind}, not a regular file");
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int directory, string path, int flags, uint mask, ref byte statx);
 }
