@@ -142,6 +142,13 @@ public static class PipelineNode
             config.GetString("pipeline.coordinator.state-dir", "") is { Length: > 0 } stateDir ? stateDir : null);
         var roles = options.Roles;
 
+        var remote = new RemoteOptions
+        {
+            HostName = options.Hostname ?? config.GetString("akka.remote.dot-netty.tcp.hostname"),
+            PublicHostName = options.PublicHostname ?? NullIfEmpty(config.GetString("akka.remote.dot-netty.tcp.public-hostname")),
+            Port = options.Port ?? config.GetInt("akka.remote.dot-netty.tcp.port"),
+        }.WithTls(config);
+
         serviceCollection.AddSingleton(services);
         serviceCollection.AddAkka(NodeOptions.SystemName, (akka, _) =>
         {
@@ -159,13 +166,9 @@ public static class PipelineNode
                     logging.ClearLoggers();
                     logging.AddLoggerFactory();
                 })
-                .WithRemoting(new RemoteOptions
-                {
-                    HostName = options.Hostname ?? config.GetString("akka.remote.dot-netty.tcp.hostname"),
-                    PublicHostName = options.PublicHostname ?? NullIfEmpty(config.GetString("akka.remote.dot-netty.tcp.public-hostname")),
-                    Port = options.Port ?? config.GetInt("akka.remote.dot-netty.tcp.port"),
-                })
-                .WithClustering(new ClusterOptions { Roles = roles, SeedNodes = seeds })
+                .WithRemoting(remote)
+                // a closed cluster: mutual TLS when pipeline.tls.* or PIPELINE_TLS_* name a certificate (RemoteTls)
+                .WithClustering(new ClusterOptions { Roles = roles, SeedNodes = RemoteTls.SeedAddresses(seeds, remote) })
                 .WithPipelineDiscovery(config)
                 .WithSingletonProxy<JobManagerProxy>("job-manager", new ClusterSingletonOptions
                 {
