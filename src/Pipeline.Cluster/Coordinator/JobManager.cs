@@ -245,6 +245,12 @@ public sealed class JobManager : ReceiveActor, IWithTimers
             Context.Unwatch(entry.Actor);
             entry.Actor = Sender;
             Context.Watch(Sender);
+            // the same name from another actor is a restarted worker (a pod keeps its name): its old incarnation's
+            // partitions died with it, and unwatched, its Terminated would never re-queue them before their leases expire
+            var released = _jobState?.Release(request.Worker) ?? [];
+            if (released.Count > 0)
+                _log.Warning("worker {0} restarted; re-queued {1} partition(s) of its previous incarnation: {2}", request.Worker, released.Count,
+                    string.Join(", ", released.Select(l => $"{l.PartitionId}#{l.Attempt}")));
         }
         entry.Wanted = request.Slots;
         entry.LastHeartbeat = DateTimeOffset.UtcNow;
