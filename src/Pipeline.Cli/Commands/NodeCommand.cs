@@ -114,8 +114,22 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
             await host.StopAsync(CancellationToken.None);
             return 1;
         }
-        Console.WriteLine($"job {((JobAccepted)reply).JobId} submitted from {settings.Job}");
-        var status = await RunCommand.WatchAsync(proxy, cancellation);
+        var jobId = ((JobAccepted)reply).JobId;
+        Console.WriteLine($"job {jobId} submitted from {settings.Job}");
+        // a node downed by the split-brain resolver stops its actor system: end the watch then, not after minutes of asking
+        var nodeGone = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        _ = system.WhenTerminated.ContinueWith(_ => nodeGone.Cancel(), TaskScheduler.Default);
+        JobStatus status;
+        try
+        {
+            status = await RunCommand.WatchAsync(proxy, nodeGone.Token);
+        }
+        catch (Exception) when (system.WhenTerminated.IsCompleted && !cancellation.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"pipeline: this node left the cluster before job {jobId} finished (downed by the split-brain " +
+                                    "resolver or shut down); the dataset has no _SUCCESS: rerun the same command to resume from the committed partitions");
+            return 1;
+        }
         RunCommand.PrintSummary(status);
         await host.StopAsync(CancellationToken.None);
         return status.State == JobStates.Succeeded ? 0 : 1;

@@ -253,11 +253,26 @@ public sealed class PartAttemptWriter : IAsyncDisposable
         _disposed = true;
         if (_committed)
             return;
-        await _rows.DisposeAsync().ConfigureAwait(false);
-        await _errors.DisposeAsync().ConfigureAwait(false);
-        await _rowsStream.DisposeAsync().ConfigureAwait(false);
-        await _errorsStream.DisposeAsync().ConfigureAwait(false);
+        await DisposeAbandonedAsync(_rows).ConfigureAwait(false);
+        await DisposeAbandonedAsync(_errors).ConfigureAwait(false);
+        await DisposeAbandonedAsync(_rowsStream).ConfigureAwait(false);
+        await DisposeAbandonedAsync(_errorsStream).ConfigureAwait(false);
         DurableFiles.TryDelete(_rowsTemporaryPath);
         DurableFiles.TryDelete(_errorsTemporaryPath);
+    }
+
+    /// <summary>
+    /// Closes a writer of an attempt that will never be committed. On a full disk its last flush fails too; that must not
+    /// keep the temporary files (and their space) on the disk, nor hide the error that abandoned the attempt.
+    /// </summary>
+    private static async ValueTask DisposeAbandonedAsync(IAsyncDisposable writer)
+    {
+        try
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+        }
     }
 }

@@ -26,6 +26,16 @@ public sealed class HostFactAttribute : FactAttribute
     }
 }
 
+/// <summary>The theory form of <see cref="HostFactAttribute"/>.</summary>
+public sealed class HostTheoryAttribute : TheoryAttribute
+{
+    public HostTheoryAttribute(HostFeature feature)
+    {
+        var missing = HostProbe.Missing(feature);
+        if (missing is not null) Skip = missing;
+    }
+}
+
 public static class HostProbe
 {
     private static readonly Dictionary<HostFeature, Lazy<string?>> Probes = new()
