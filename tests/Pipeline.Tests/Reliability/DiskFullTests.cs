@@ -11,7 +11,8 @@ namespace Pipeline.Tests.Reliability;
 /// partitions it had committed and finish with every image exactly once.
 /// </summary>
 [Trait("Category", "Faults")]
-public sealed class DiskFullTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IClassFixture<FaultCorpusFixture>, IDisposable
+[Collection(ProcessFaultsCollection.Name)]
+public sealed class DiskFullTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("pipeline-diskfull-").FullName;
     private string Volume => Path.Combine(_work, "volume");

@@ -12,7 +12,8 @@ namespace Pipeline.Tests.Reliability;
 /// job must merge from the recorded parts without redoing a partition.
 /// </summary>
 [Trait("Category", "Faults")]
-public sealed class MergeKillTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IClassFixture<FaultCorpusFixture>, IDisposable
+[Collection(ProcessFaultsCollection.Name)]
+public sealed class MergeKillTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("pipeline-mergekill-").FullName;
 

@@ -19,6 +19,7 @@ namespace Pipeline.Tests.Reliability;
 /// private key and its manifests take secrets from secret references only.
 /// </summary>
 [Trait("Category", "Security")]
+[Collection(ProcessFaultsCollection.Name)]
 public sealed partial class SecretsTests(SmallCorpusFixture corpus) : IClassFixture<SmallCorpusFixture>, IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("pipeline-secrets-").FullName;

@@ -29,7 +29,8 @@ public sealed class FaultCorpusFixture : IDisposable
 /// run must end with every image exactly once and the lost partitions re-queued long before their leases run out.
 /// </summary>
 [Trait("Category", "Faults")]
-public sealed class WorkerKillTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IClassFixture<FaultCorpusFixture>, IDisposable
+[Collection(ProcessFaultsCollection.Name)]
+public sealed class WorkerKillTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IDisposable
 {
     /// <summary>Leases long enough that only noticing the death (not the lease running out) can re-queue in time.</summary>
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
