@@ -84,6 +84,22 @@ public sealed class PipelineProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>True when the process exits within <paramref name="timeout"/>; false (still running) otherwise.</summary>
+    public async Task<bool> ExitsWithinAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        _process.WaitForExit();
+        return true;
+    }
+
     /// <summary>The last lines of the output, for failure messages.</summary>
     public string Tail(int lines = 60)
     {
