@@ -239,7 +239,7 @@ public sealed class KubernetesPodLister : IDisposable
 public static class PodSeedNodes
 {
     /// <summary>Remoting addresses of the pods, lowest IP then port first: every node computes the same order.</summary>
-    public static IReadOnlyList<Address> SeedAddresses(IEnumerable<ClusterPod> pods, string systemName)
+    public static IReadOnlyList<Address> SeedAddresses(IEnumerable<ClusterPod> pods, string systemName, string protocol = "akka.tcp")
     {
         var sorted = new List<ClusterPod>(pods);
         sorted.Sort(static (a, b) =>
@@ -250,7 +250,8 @@ public static class PodSeedNodes
         var seeds = new List<Address>(sorted.Count);
         foreach (var pod in sorted)
         {
-            var address = new Address("akka.tcp", systemName, pod.Ip.ToString(), pod.Port);
+            // the node's own scheme: akka.ssl.tcp when the cluster speaks TLS (RemoteTls)
+            var address = new Address(protocol, systemName, pod.Ip.ToString(), pod.Port);
             if (!seeds.Contains(address)) seeds.Add(address);
         }
         return seeds;
@@ -300,7 +301,7 @@ public static class PodSeedNodes
         {
             try
             {
-                var seeds = SeedAddresses(await lister.ListAsync(stop), system.Name);
+                var seeds = SeedAddresses(await lister.ListAsync(stop), system.Name, Akka.Cluster.Cluster.Get(system).SelfAddress.Protocol);
                 if (!seeds.SequenceEqual(previous))
                 {
                     log.Info("Cluster pods: [{0}]", string.Join(", ", seeds));
