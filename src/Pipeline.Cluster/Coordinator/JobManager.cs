@@ -55,7 +55,8 @@ public sealed class JobManager : ReceiveActor, IWithTimers
     private DateTimeOffset _startedAt;
     private DateTimeOffset? _finishedAt;
     private CancellationTokenSource _cancellation = new();
-    private readonly Queue<(DateTimeOffset At, long Images)> _rateWindow = new();
+    // images/s over the last 30 s, so the ETA follows the current pace rather than the whole job's average
+    private readonly RateWindow _rateWindow = new(TimeSpan.FromSeconds(30));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -466,12 +467,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
             foreach (var held in worker.Held)
                 if (js is not null && held.JobId == _job?.JobId && !js.IsCommitted(held.PartitionId)) inFlightImages += held.ImagesDone;
         var done = (js?.ImagesCommitted ?? 0) + inFlightImages;
-        // images/s over the last 30 s, so the ETA follows the current pace rather than the whole job's average
-        _rateWindow.Enqueue((now, done));
-        while (_rateWindow.Count > 1 && now - _rateWindow.Peek().At > TimeSpan.FromSeconds(30)) _rateWindow.Dequeue();
-        var first = _rateWindow.Peek();
-        var span = (now - first.At).TotalSeconds;
-        var rate = span > 0.5 ? Math.Max(0, done - first.Images) / span : 0;
+        var rate = _rateWindow.Sample(now, done);
         var total = _job?.Plan.Images ?? 0;
         double? eta = _state == JobStates.Running && rate > 0 ? (total - done) / rate : null;
         var workers = _workers.Select(w => new WorkerStatus(w.Key, w.Value.Roles, w.Value.Held.Length, w.Value.ImagesDone,

@@ -39,7 +39,7 @@ public sealed class PartitionWorker : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Attempt> _held = [];
     private readonly Dictionary<string, PartitionCommitted> _unacked = new(StringComparer.Ordinal);
-    private readonly Queue<(DateTimeOffset At, long Images)> _rateWindow = new();
+    private readonly RateWindow _rateWindow = new(TimeSpan.FromSeconds(20));
     private long _imagesDone;
     private bool _draining;
 
@@ -98,11 +98,7 @@ public sealed class PartitionWorker : ReceiveActor, IWithTimers
         var held = _held.Select(a => new HeldPartition(a.Work.JobId, a.Work.Partition.Id, a.Work.Attempt, Volatile.Read(ref a.ImagesDone))).ToArray();
         var now = DateTimeOffset.UtcNow;
         var done = Interlocked.Read(ref _imagesDone) + held.Sum(h => (long)h.ImagesDone);
-        _rateWindow.Enqueue((now, done));
-        while (_rateWindow.Count > 1 && now - _rateWindow.Peek().At > TimeSpan.FromSeconds(20)) _rateWindow.Dequeue();
-        var first = _rateWindow.Peek();
-        var span = (now - first.At).TotalSeconds;
-        var rate = span > 0.5 ? Math.Max(0, done - first.Images) / span : 0;
+        var rate = _rateWindow.Sample(now, done);
         EmbeddingTime? embedding = null;
         foreach (var stats in _services.EmbeddingStats())
             embedding = new EmbeddingTime(stats.Device, stats.Wall.TotalSeconds, stats.ModelBusy.TotalSeconds, stats.DecodeWaitedForModel.TotalSeconds);
