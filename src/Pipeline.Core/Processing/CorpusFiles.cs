@@ -20,11 +20,9 @@ public static partial class CorpusFiles
     public static string Resolve(string corpusRoot, string fileName)
     {
         var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(corpusRoot));
-        if (string.IsNullOrWhiteSpace(fileName) || Path.IsPathRooted(fileName) || fileName.Contains('\0'))
-            throw new CorpusFileException("OutsideRoot", $"file name '{fileName}' is not a relative path inside the corpus");
-        foreach (var segment in fileName.Split('/', '\\'))
-            if (segment == "..")
-                throw new CorpusFileException("OutsideRoot", $"file name '{fileName}' leaves the corpus root");
+        // the corpus reader's own rule (a plan written by hand or by an older version is checked again here)
+        if (Corpus.CorpusPaths.FileNameProblem(fileName) is { } problem)
+            throw new CorpusFileException("OutsideRoot", $"{problem}: '{fileName}'");
         var full = Path.GetFullPath(Path.Combine(root, fileName));
         if (!full.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new CorpusFileException("OutsideRoot", $"file name '{fileName}' leaves the corpus root");
