@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +34,10 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         [CommandOption("--config <FILE>")]
         [Description("Extra HOCON file layered over cluster-config/")]
         public string? Config { get; init; }
+
+        [CommandOption("--allow-nonempty-out")]
+        [Description("Use an --out folder that holds files Pipeline did not write (they are left alone). Default: such a folder is refused")]
+        public bool AllowNonEmptyOut { get; init; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellation)
@@ -53,23 +58,31 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         {
             throw new UserFacingException($"corpus folder {corpus} does not exist");
         }
-        var spec = settings.ToSpec(corpus, output);
+        var spec = settings.ToSpec(corpus, output) with { AllowNonEmptyOut = settings.AllowNonEmptyOut };
+        // refused at once, before a cluster starts, when another job or run owns the folder (the job takes the lock itself)
+        if (OutputLock.FindLiveHolder(spec.Output) is { } holder)
+            throw new UserFacingException(OutputLock.InUse(spec.Output, holder).Message);
+        try { OutputFolder.CheckOwnership(spec.Output, spec.AllowNonEmptyOut); }
+        catch (InvalidDataException e) { throw new UserFacingException(e.Message); }
         var threads = settings.Threads ?? Environment.ProcessorCount;
         var perWorker = Math.Max(1, threads / settings.Workers);
         var gpu = spec.Device == "cuda";
         var configFiles = settings.Config is null ? Array.Empty<string>() : [settings.Config];
 
+        using var stop = new StopSignals(() => StopReport(spec.Output));
+        using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellation, stop.Token);
         // node 0 holds the coordinator singleton and the first worker; more workers join it over loopback TCP
         var hosts = new List<IHost>();
         var services = new List<JobServices>();
         try
         {
             services.Add(JobServices.Create(perWorker));
+            stop.OnHardExit = services[0].ReleaseOutputs;
             var first = PipelineNode.Build(new NodeOptions
             {
                 Coordinator = true, Worker = true, Local = true, ConfigFiles = configFiles, WorkerName = "worker-1", Gpu = gpu, Api = settings.Api,
             }, services[0]);
-            await first.StartAsync(cancellation);
+            await first.StartAsync(running.Token);
             hosts.Add(first);
             var system = first.Services.GetRequiredService<ActorSystem>();
             var seed = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
@@ -80,29 +93,133 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
                 {
                     Worker = true, Local = true, ConfigFiles = configFiles, SeedNodes = [seed], WorkerName = $"worker-{i}", Gpu = gpu,
                 }, services[^1]);
-                await worker.StartAsync(cancellation);
+                await worker.StartAsync(running.Token);
                 hosts.Add(worker);
             }
             var proxy = first.Services.GetRequiredService<ActorRegistry>().Get<JobManagerProxy>();
-            var reply = await proxy.Ask<object>(new SubmitJob(spec), TimeSpan.FromMinutes(10), cancellation);
+            var reply = await proxy.Ask<object>(new SubmitJob(spec), TimeSpan.FromMinutes(10), running.Token);
             if (reply is JobRejected rejected) throw new UserFacingException($"job rejected: {rejected.Reason}");
             var accepted = (JobAccepted)reply;
             AnsiConsole.MarkupLine($"Job [bold]{accepted.JobId}[/]: {Markup.Escape(spec.Corpus)} -> {Markup.Escape(spec.Output)} " +
                                    $"({settings.Workers} worker(s), {threads} cores, model {Markup.Escape(spec.Model)}, device {spec.Device})");
-            var status = await WatchAsync(proxy, cancellation);
+            var status = await WatchAsync(proxy, running.Token);
             PrintSummary(status);
             foreach (var stats in services.SelectMany(s => s.EmbeddingStats())) PrintEmbedding(stats);
             return status.State == JobStates.Succeeded ? 0 : 1;
         }
+        catch (Exception e) when (stop.Signal is not null && e is OperationCanceledException or AskTimeoutException or UserFacingException)
+        {
+            // Ctrl-C or SIGTERM: the finally below stops the nodes (bounded); then say what is kept
+            return stop.ExitCode;
+        }
         finally
         {
-            for (var i = hosts.Count - 1; i >= 0; i--)
+            if (stop.Signal is null)
             {
-                await hosts[i].StopAsync(CancellationToken.None);
-                hosts[i].Dispose();
+                for (var i = hosts.Count - 1; i >= 0; i--)
+                {
+                    await hosts[i].StopAsync(CancellationToken.None);
+                    hosts[i].Dispose();
+                }
+                foreach (var s in services) await s.DisposeAsync();
             }
-            foreach (var s in services) await s.DisposeAsync();
+            else
+            {
+                // bounded: a node that does not stop in time is left to the process exit (the watchdog ends it)
+                var stopping = Task.Run(async () =>
+                {
+                    for (var i = hosts.Count - 1; i >= 0; i--) await hosts[i].StopAsync(CancellationToken.None);
+                });
+                await Task.WhenAny(stopping, Task.Delay(StopSignals.OrderlyStop));
+                foreach (var s in services) s.ReleaseOutputs();
+                stop.ReportOnce();
+                if (!stopping.IsCompleted) stop.ExitNow();
+            }
         }
+    }
+
+    /// <summary>What a stopped run kept, from the durable journal: the committed partitions survive and the same command resumes.</summary>
+    private static string StopReport(string output)
+    {
+        var paths = new JobPaths(output);
+        var plan = PartitionPlanner.TryLoad(paths.PlanDir);
+        if (plan is null) return "Stopped before the job was planned; nothing was committed. Run the same command again to start it.";
+        var committed = CommitJournal.Read(paths.JournalFile).Where(e => e.Kind == JournalEntry.Committed)
+            .Select(e => e.PartitionId).Distinct(StringComparer.Ordinal).Count();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Stopped: {committed} of {plan.Partitions.Length} partitions committed and kept in {output}. Run the same command again to resume from them.");
+    }
+
+    /// <summary>
+    /// SIGINT and SIGTERM on `pipeline run`: the first stops the job in order (nodes stopped within a few seconds, the
+    /// output folder released, what is committed printed) and the process exits 130 or 143; a second Ctrl-C, or a stop
+    /// that overruns, exits at once. The .NET default (process exit while the cluster's shutdown waits) could hang.
+    /// </summary>
+    private sealed class StopSignals : IDisposable
+    {
+        public static readonly TimeSpan OrderlyStop = TimeSpan.FromSeconds(5);
+        private static readonly TimeSpan Watchdog = TimeSpan.FromSeconds(10);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly PosixSignalRegistration[] _registrations;
+        private readonly Func<string> _report;
+        private int _reported;
+
+        public StopSignals(Func<string> report)
+        {
+            _report = report;
+            _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal), PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
+        }
+
+        public CancellationToken Token => _stop.Token;
+        public PosixSignal? Signal { get; private set; }
+        public int ExitCode => Signal == PosixSignal.SIGTERM ? 143 : 130;
+        public Action? OnHardExit { get; set; }
+
+        private void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // no default termination: this class ends the process
+            if (Signal is not null)
+            {
+                if (context.Signal == PosixSignal.SIGINT) ExitNow();
+                return;
+            }
+            Signal = context.Signal;
+            Console.Error.WriteLine($"{(context.Signal == PosixSignal.SIGINT ? "Ctrl-C" : "SIGTERM")}: stopping the job (press Ctrl-C again to exit at once)");
+            _stop.Cancel();
+            _ = Task.Delay(Watchdog).ContinueWith(_ => ExitNow(), TaskScheduler.Default);
+        }
+
+        /// <summary>Prints what is committed, once.</summary>
+        public void ReportOnce()
+        {
+            if (Interlocked.Exchange(ref _reported, 1) != 0) return;
+            try { Console.Out.WriteLine(_report()); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException)
+            {
+                Console.Out.WriteLine($"Stopped ({e.Message}). Run the same command again to resume from the committed partitions.");
+            }
+            Console.Out.Flush();
+        }
+
+        /// <summary>Ends the process now, with no further shutdown: what is committed is already durable.</summary>
+        public void ExitNow()
+        {
+            try { OnHardExit?.Invoke(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            ReportOnce();
+            Console.Error.Flush();
+            if (OperatingSystem.IsWindows()) Environment.Exit(ExitCode);
+            ExitImmediately(ExitCode);
+        }
+
+        public void Dispose()
+        {
+            foreach (var registration in _registrations) registration.Dispose();
+            _stop.Dispose();
+        }
+
+        [DllImport("libc", EntryPoint = "_exit")]
+        private static extern void ExitImmediately(int status);
     }
 
     /// <summary>Which side was the bottleneck: the model (decode threads waited) or decoding (the model sat idle).</summary>

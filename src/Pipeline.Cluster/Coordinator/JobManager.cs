@@ -448,6 +448,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         _finishedAt = DateTimeOffset.UtcNow;
         _error = reason;
         ClearCurrentJob();
+        if (_job is not null) _services.Release(_job); // the output folder's lock
         PushStatus();
     }
 

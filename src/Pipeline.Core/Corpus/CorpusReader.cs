@@ -203,12 +203,15 @@ public sealed class CorpusReader
         }
     }
 
-    private string LabelFilePath(string split) => Path.Combine(Root, CanonicalSplit(split) switch
+    private string LabelFilePath(string split) => Path.Combine(Root, LabelFileName(split));
+
+    /// <summary>The release's image file of a split: train2017.json, val2017.json or test2017.json.</summary>
+    public static string LabelFileName(string split) => CanonicalSplit(split) switch
     {
         Splits.Train => TrainFileName,
         Splits.Val => ValFileName,
         _ => TestFileName,
-    });
+    };
 
     private string? BoxFilePath(string split) => split switch
     {

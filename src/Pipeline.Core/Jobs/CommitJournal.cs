@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Pipeline.Processing;
+using Pipeline.Storage;
 
 namespace Pipeline.Jobs;
 
@@ -70,11 +71,19 @@ public sealed class CommitJournal : IDisposable
 
     public void Append(JournalEntry entry)
     {
-        var json = JsonSerializer.Serialize(entry, JobJson.Compact);
-        var bytes = Encoding.UTF8.GetBytes(json + "\n");
-        _stream.Write(bytes);
+        _stream.Write(Line(entry));
         _stream.Flush(flushToDisk: true);
     }
+
+    /// <summary>Replaces the journal (closed by every writer) with these entries, atomically and durably.</summary>
+    public static void Rewrite(string path, IEnumerable<JournalEntry> entries)
+    {
+        using var buffer = new MemoryStream();
+        foreach (var entry in entries) buffer.Write(Line(entry));
+        DurableFiles.WriteAllBytes(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    private static byte[] Line(JournalEntry entry) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(entry, JobJson.Compact) + "\n");
 
     public void Dispose() => _stream.Dispose();
 }

@@ -3,7 +3,13 @@ using Pipeline.Processing;
 namespace Pipeline.Jobs;
 
 /// <summary>A job made ready to run: its identity, where its files are, and its plan.</summary>
-public sealed record PreparedJob(string JobId, JobSpec Spec, string ModelSha256, PartitionPlan Plan, CorpusSummary Corpus);
+public sealed record PreparedJob(string JobId, JobSpec Spec, string ModelSha256, PartitionPlan Plan, CorpusSummary Corpus)
+{
+    /// <summary>Partitions recorded as committed whose parts were deleted since: queued again by this run.</summary>
+    public IReadOnlyList<string> Redone { get; init; } = [];
+    /// <summary>The stale owner (a crashed or killed run) whose lock on the output folder this job took over.</summary>
+    public OutputLockHolder? TookOverFrom { get; init; }
+}
 
 /// <summary>What the corpus reader saw while planning: counts of skipped or odd annotations by kind.</summary>
 public sealed record CorpusSummary(long Images, int Categories, Dictionary<string, long> Issues);
@@ -28,6 +34,12 @@ public interface IJobServices
 
     /// <summary>Compacts the recorded commits (and only those) into the dataset, checking input = rows + quarantined.</summary>
     MergeSummary Merge(PreparedJob job, IReadOnlyList<PartitionOutcome> commits, CancellationToken cancellation);
+
+    /// <summary>
+    /// Ends a job run in any state (succeeded, failed, cancelled): releases what <see cref="Prepare"/> took, the output
+    /// folder's lock. Idempotent. Cancelling the token given to Prepare, or the end of <see cref="Merge"/>, does it too.
+    /// </summary>
+    void Release(PreparedJob job) { }
 
     /// <summary>What the embedding batchers of this process did so far (none before the first partition with a model).</summary>
     IReadOnlyList<EmbedderStats> EmbeddingStats() => [];

@@ -26,6 +26,8 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
     private readonly int _threads;
     private readonly ConcurrentDictionary<string, Lazy<(EmbeddingSession Session, EmbeddingBatcher Batcher)>> _embedders = new();
     private readonly ConcurrentDictionary<string, string> _modelHashes = new();
+    // output folders whose lock this process holds, by full path
+    private readonly Dictionary<string, OwnedOutput> _outputs = new(StringComparer.Ordinal);
 
     private JobServices(int threads) => _threads = threads;
 
@@ -83,33 +85,109 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
     public PreparedJob Prepare(JobSpec spec, CancellationToken cancellation)
     {
         Validate(spec);
+        var paths = new JobPaths(spec.Output);
+        // read-only checks first: nothing is written or deleted before the job is valid and the folder is owned
+        OutputFolder.CheckOwnership(paths.Output, spec.AllowNonEmptyOut);
         var modelSha = ModelSha(spec);
         var jobId = JobIdentity.Compute(spec, JobIdentity.CorpusFingerprint(spec.Corpus), modelSha);
-        var paths = new JobPaths(spec.Output);
-        var existing = PartitionPlanner.TryLoad(paths.PlanDir);
-        if (existing is not null && existing.JobId == jobId)
-            return new PreparedJob(jobId, spec, modelSha, existing, new CorpusSummary(existing.Images, existing.Categories, []));
-
-        // another job's state in this output folder: a changed job starts anew (its dataset replaces the old one at merge)
-        if (Directory.Exists(paths.StateDir)) Directory.Delete(paths.StateDir, recursive: true);
-        if (Directory.Exists(paths.PartsDir)) Directory.Delete(paths.PartsDir, recursive: true);
         cancellation.ThrowIfCancellationRequested();
+        var owned = TakeOutput(paths.Output, jobId, cancellation);
+        try
+        {
+            OutputFolder.CheckOwnership(paths.Output, spec.AllowNonEmptyOut); // again, now that no other run can write there
+            var existing = PartitionPlanner.TryLoad(paths.PlanDir);
+            if (existing is not null && existing.JobId == jobId)
+            {
+                // a rerun: partitions whose parts the user deleted (or a dataset deleted after the merge) are done again
+                var redo = OutputFolder.DropMissingCommits(paths, jobId);
+                return new PreparedJob(jobId, spec, modelSha, existing, new CorpusSummary(existing.Images, existing.Categories, []))
+                    { Redone = redo, TookOverFrom = owned.TookOverFrom };
+            }
 
-        var reader = new CorpusReader(spec.Corpus);
-        var splits = spec.Splits.Where(s => reader.AvailableSplits.Contains(s)).ToArray();
-        if (splits.Length == 0)
-            throw new InvalidDataException($"corpus {spec.Corpus} has none of the splits {string.Join(", ", spec.Splits)} (it has {string.Join(", ", reader.AvailableSplits)})");
-        var categories = new Dictionary<int, Category>();
-        foreach (var category in reader.Categories) categories[category.Id] = category;
-        var staging = paths.PlanDir + ".tmp";
-        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
-        var plan = PartitionPlanner.Plan(jobId, reader.ReadImages(splits), categories, staging, spec.PartitionSize);
-        Directory.CreateDirectory(paths.StateDir);
-        Directory.Move(staging, paths.PlanDir);
-        var issues = new Dictionary<string, long>();
-        foreach (var kind in Enum.GetValues<CorpusIssueKind>())
-            if (reader.Issues.Count(kind) is > 0 and var count) issues[CorpusIssues.Code(kind)] = count;
-        return new PreparedJob(jobId, spec, modelSha, plan, new CorpusSummary(plan.Images, categories.Count, issues));
+            // another job's state in this output folder: a changed job starts anew (its dataset replaces the old one at merge)
+            OutputFolder.ClearJobState(paths);
+            cancellation.ThrowIfCancellationRequested();
+
+            var reader = new CorpusReader(spec.Corpus);
+            var splits = spec.Splits.Where(s => reader.AvailableSplits.Contains(s)).ToArray();
+            if (splits.Length == 0)
+                throw new InvalidDataException($"corpus {spec.Corpus} has none of the splits {string.Join(", ", spec.Splits)} (it has {string.Join(", ", reader.AvailableSplits)})");
+            var categories = new Dictionary<int, Category>();
+            foreach (var category in reader.Categories) categories[category.Id] = category;
+            var staging = paths.PlanDir + ".tmp";
+            var duplicates = new DuplicateImageIds();
+            var plan = PartitionPlanner.Plan(jobId, duplicates.Watch(reader.ReadImages(splits)), categories, staging, spec.PartitionSize);
+            duplicates.ThrowIfAny(spec.Corpus, reader.Issues);
+            Directory.Move(staging, paths.PlanDir);
+            DurableFiles.FsyncDirectory(paths.StateDir);
+            var issues = new Dictionary<string, long>();
+            foreach (var kind in Enum.GetValues<CorpusIssueKind>())
+                if (reader.Issues.Count(kind) is > 0 and var count) issues[CorpusIssues.Code(kind)] = count;
+            return new PreparedJob(jobId, spec, modelSha, plan, new CorpusSummary(plan.Images, categories.Count, issues))
+                { TookOverFrom = owned.TookOverFrom };
+        }
+        catch
+        {
+            if (Directory.Exists(paths.PlanDir + ".tmp")) Directory.Delete(paths.PlanDir + ".tmp", recursive: true);
+            ReleaseOutput(paths.Output, owned);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Takes the output folder's lock for a job (or keeps the one this process already holds there). Cancelling the job's
+    /// token releases it, unless a merge is writing into the folder: then the merge's end does.
+    /// </summary>
+    private OutputLock TakeOutput(string output, string jobId, CancellationToken job)
+    {
+        OwnedOutput owned;
+        lock (_outputs)
+        {
+            if (_outputs.Remove(output, out var previous)) previous.Lock.Dispose();
+            owned = new OwnedOutput(OutputLock.Acquire(output, jobId, job));
+            _outputs[output] = owned;
+        }
+        job.Register(() =>
+        {
+            lock (_outputs)
+                if (!owned.Merging) ReleaseOutput(output, owned.Lock);
+        });
+        job.ThrowIfCancellationRequested();
+        return owned.Lock;
+    }
+
+    private void ReleaseOutput(string output, OutputLock outputLock)
+    {
+        lock (_outputs)
+        {
+            if (_outputs.TryGetValue(output, out var owned) && owned.Lock == outputLock) _outputs.Remove(output);
+            outputLock.Dispose();
+        }
+    }
+
+    /// <summary>Releases the output folder a job of this process holds; the job run is over (any end state).</summary>
+    public void Release(PreparedJob job)
+    {
+        var output = new JobPaths(job.Spec.Output).Output;
+        lock (_outputs)
+            if (_outputs.TryGetValue(output, out var owned))
+                ReleaseOutput(output, owned.Lock);
+    }
+
+    /// <summary>Releases every output folder this process holds (process exit, Ctrl-C).</summary>
+    public void ReleaseOutputs()
+    {
+        lock (_outputs)
+        {
+            foreach (var owned in _outputs.Values) owned.Lock.Dispose();
+            _outputs.Clear();
+        }
+    }
+
+    private sealed class OwnedOutput(OutputLock outputLock)
+    {
+        public OutputLock Lock { get; } = outputLock;
+        public bool Merging { get; set; }
     }
 
     public async Task<PartitionOutcome> ExecuteAsync(PartitionWork work, IProgress<int>? progress, CancellationToken cancellation)
@@ -187,16 +265,34 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
                 bins.Add(new HistogramBinRow(split, super, BoxSizeHistogram.BinLow(b), BoxSizeHistogram.BinHigh(b), histogram.Counts[b]));
         var classRows = classes.Values.OrderBy(c => c.Split, StringComparer.Ordinal).ThenBy(c => c.CategoryId).ToList();
         var configHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(job.Spec.SettingsFingerprint())));
-        var result = DatasetMerger.Merge(new MergeRequest(job.Spec.Output, job.JobId, configHash,
-            job.ModelSha256 == NoModel ? null : job.ModelSha256, job.Plan.Images,
-            commits.Select(c => c.Part).ToList(), bins, classRows));
-        // committed parts live until merged
-        PartFiles.DeleteMergedParts(job.Spec.Output);
-        return new MergeSummary(result.DatasetPath, result.Files.Count, result.OutputRows, result.QuarantinedRows, result.Elapsed.TotalSeconds);
+        var output = new JobPaths(job.Spec.Output).Output;
+        OwnedOutput? owned;
+        lock (_outputs)
+        {
+            _outputs.TryGetValue(output, out owned);
+            if (owned is not null) owned.Merging = true;
+        }
+        try
+        {
+            // a job that lost its folder (frozen past the lock's staleness while another run took it) publishes nothing
+            owned?.Lock.ThrowIfLost();
+            var result = DatasetMerger.MergeAsync(new MergeRequest(job.Spec.Output, job.JobId, configHash,
+                job.ModelSha256 == NoModel ? null : job.ModelSha256, job.Plan.Images,
+                commits.Select(c => c.Part).ToList(), bins, classRows), cancellation).GetAwaiter().GetResult();
+            // committed parts live until merged
+            PartFiles.DeleteMergedParts(job.Spec.Output);
+            return new MergeSummary(result.DatasetPath, result.Files.Count, result.OutputRows, result.QuarantinedRows, result.Elapsed.TotalSeconds);
+        }
+        finally
+        {
+            // the merge ends the job run in every outcome: the folder is free again
+            if (owned is not null) ReleaseOutput(output, owned.Lock);
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
+        ReleaseOutputs();
         foreach (var lazy in _embedders.Values)
         {
             if (!lazy.IsValueCreated) continue;

@@ -34,6 +34,8 @@ public sealed record JobSpec
     public int PartitionSize { get; init; } = 1000;
     /// <summary>Embedding batch size; 0 = auto: 16 on the CPU, and on CUDA the fastest of 64..512 by a short trial.</summary>
     public int BatchSize { get; init; }
+    /// <summary>Use an output folder that holds files Pipeline did not write (they are left alone); not part of the job id.</summary>
+    public bool AllowNonEmptyOut { get; init; }
 
     /// <summary>The settings that change the output; the job id hashes these with the corpus and model fingerprints.</summary>
     public string SettingsFingerprint() =>

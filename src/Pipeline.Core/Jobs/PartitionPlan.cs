@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pipeline.Corpus;
+using Pipeline.Storage;
 
 namespace Pipeline.Jobs;
 
@@ -82,7 +83,9 @@ public static class PartitionPlanner
 
         infos.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
         var plan = new PartitionPlan(jobId, infos.ToArray(), total, categories.Count);
-        AtomicFile.WriteAllText(Path.Combine(planDir, PartitionPlan.IndexFile), JsonSerializer.Serialize(plan, JobJson.Compact));
+        // the partition files' names are durable before the index that lists them
+        DurableFiles.FsyncDirectory(partitionsDir);
+        DurableFiles.WriteAllBytes(Path.Combine(planDir, PartitionPlan.IndexFile), JsonSerializer.SerializeToUtf8Bytes(plan, JobJson.Compact));
         return plan;
     }
 
@@ -105,13 +108,8 @@ public static class PartitionPlanner
                ?? throw new InvalidDataException($"{path}: empty partition file");
     }
 
-    private static void WritePartition(string path, List<PlannedImage> batch)
-    {
-        var tmp = path + ".tmp";
-        using (var stream = File.Create(tmp))
-            JsonSerializer.Serialize(stream, batch, JobJson.Compact);
-        File.Move(tmp, path, overwrite: true);
-    }
+    private static void WritePartition(string path, List<PlannedImage> batch) =>
+        DurableFiles.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(batch, JobJson.Compact), fsyncDirectory: false);
 
     private static string Sanitize(string name)
     {
@@ -122,18 +120,8 @@ public static class PartitionPlanner
     }
 }
 
-/// <summary>Writes through a temporary name, flushes to disk, then renames: readers see the old file or the new one.</summary>
+/// <summary>Kept for callers outside Core that still name it; writes through <see cref="DurableFiles"/>.</summary>
 public static class AtomicFile
 {
-    public static void WriteAllText(string path, string text)
-    {
-        var tmp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-        {
-            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-            stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
-    }
+    public static void WriteAllText(string path, string text) => DurableFiles.WriteAllText(path, text);
 }

@@ -141,30 +141,45 @@ public static class DatasetMerger
     private static async Task<MergeResult?> TryReuseExistingAsync(MergeRequest request, PartCommit[] commits,
         string datasetDir, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
+        DatasetManifest? manifest = await Task.Run(() => ReadPublished(datasetDir), cancellationToken).ConfigureAwait(false);
+        if (manifest is null || manifest.Job != request.JobId || manifest.ConfigHash != request.ConfigHash
+            || manifest.ModelSha256 != request.ModelSha256 || manifest.Totals.InputImages != request.ExpectedInputImages
+            || !SameParts(manifest.Parts, ManifestParts(commits)))
+            return null;
+        return new MergeResult(datasetDir, manifest.Files, manifest.Totals.InputImages, manifest.Totals.OutputRows,
+            manifest.Totals.Quarantined, TimeSpan.Zero, ReusedExisting: true);
+    }
+
+    /// <summary>
+    /// The manifest of a published dataset whose files are all there with their recorded sizes, or null (none, not
+    /// finished, unreadable, or files deleted since): what a rerun may reuse instead of rebuilding.
+    /// </summary>
+    public static DatasetManifest? ReadPublished(string datasetDir)
+    {
         string manifestPath = Path.Combine(datasetDir, ManifestFile);
         if (!File.Exists(Path.Combine(datasetDir, SuccessFile)) || !File.Exists(manifestPath))
             return null;
         DatasetManifest manifest;
         try
         {
-            manifest = await DatasetManifest.ReadAsync(manifestPath, cancellationToken).ConfigureAwait(false);
+            manifest = DatasetManifest.Parse(File.ReadAllBytes(manifestPath));
         }
-        catch (InvalidDataException)
+        catch (System.Text.Json.JsonException)
         {
             return null; // unreadable: rebuild and replace it
         }
-        if (manifest.Job != request.JobId || manifest.ConfigHash != request.ConfigHash
-            || manifest.ModelSha256 != request.ModelSha256 || manifest.Totals.InputImages != request.ExpectedInputImages
-            || !SameParts(manifest.Parts, ManifestParts(commits)))
+        catch (InvalidDataException)
+        {
             return null;
+        }
         foreach (DatasetFileEntry file in manifest.Files)
         {
             var info = new FileInfo(PartFiles.Resolve(datasetDir, file.Path));
             if (!info.Exists || info.Length != file.Bytes)
                 return null;
         }
-        return new MergeResult(datasetDir, manifest.Files, manifest.Totals.InputImages, manifest.Totals.OutputRows,
-            manifest.Totals.Quarantined, TimeSpan.Zero, ReusedExisting: true);
+        return manifest;
     }
 
     private static bool SameParts(IReadOnlyList<ManifestPart> a, IReadOnlyList<ManifestPart> b)

@@ -5,9 +5,10 @@ namespace Pipeline.Storage;
 
 /// <summary>
 /// Crash-safe file steps: a file is written under a temporary name, fsynced, then renamed into place, and the
-/// directory is fsynced so the rename itself survives a power loss.
+/// directory is fsynced so the rename itself survives a power loss. The one place Pipeline writes a file that must
+/// survive a crash whole: readers see the old content or the new, never a torn file.
 /// </summary>
-internal static partial class DurableFiles
+public static partial class DurableFiles
 {
     /// <summary>A temporary name next to <paramref name="finalPath"/>: same directory, so the rename is atomic.</summary>
     public static string TemporaryPathFor(string finalPath)
@@ -24,6 +25,33 @@ internal static partial class DurableFiles
         File.Move(temporaryPath, finalPath, overwrite: false);
         FsyncDirectory(Path.GetDirectoryName(Path.GetFullPath(finalPath))!);
     }
+
+    /// <summary>Writes a small file through a temporary name, fsync and rename (replacing any old one).</summary>
+    /// <param name="fsyncDirectory">false when the caller fsyncs the folder once after writing many files into it.</param>
+    public static void WriteAllBytes(string finalPath, ReadOnlySpan<byte> bytes, bool fsyncDirectory = true)
+    {
+        string temporaryPath = TemporaryPathFor(finalPath);
+        try
+        {
+            using (var file = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                file.Write(bytes);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporaryPath, finalPath, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temporaryPath);
+            throw;
+        }
+        if (fsyncDirectory)
+            FsyncDirectory(Path.GetDirectoryName(Path.GetFullPath(finalPath))!);
+    }
+
+    /// <summary><see cref="WriteAllBytes"/> of UTF-8 text.</summary>
+    public static void WriteAllText(string finalPath, string text, bool fsyncDirectory = true) =>
+        WriteAllBytes(finalPath, System.Text.Encoding.UTF8.GetBytes(text), fsyncDirectory);
 
     /// <summary>Writes a small file through a temporary name, fsync and rename (replacing any old one).</summary>
     public static async Task WriteAllBytesAsync(string finalPath, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
