@@ -33,6 +33,13 @@ app.Configure(config =>
             .WithDescription("The partition processor alone, without the cluster (the baseline of the cluster's overhead).")
             .WithExample("bench", "partitions", "--corpus", "corpus", "--model", "none");
     });
+    config.AddBranch("tls", tls =>
+    {
+        tls.SetDescription("Certificates for a closed cluster (mutual TLS between nodes).");
+        tls.AddCommand<TlsInitCommand>("init")
+            .WithDescription("Make a cluster CA and a node certificate (PKCS#12 with a generated password file).")
+            .WithExample("tls", "init", "--out", "tls");
+    });
     config.AddCommand<ReportCommand>("report").WithDescription("A self-contained HTML report of a dataset: Tables 1-4, Figures 2 and 4, sizes, quarantine.").WithExample("report", "--dataset", "out/dataset");
     config.AddCommand<ProbeCommand>("probe").WithDescription("A linear probe on the embeddings: train on train, top-1/top-5 on val (Tables 3 and 4).").WithExample("probe", "--dataset", "out/dataset");
 });

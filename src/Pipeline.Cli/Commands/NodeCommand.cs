@@ -29,11 +29,19 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         public string[] Config { get; init; } = [];
 
         [CommandOption("--hostname <HOST>")]
-        [Description("Address to bind remoting to. Default: from configuration (0.0.0.0)")]
+        [Description("Address to bind the cluster port to. Default: 127.0.0.1 (loopback only); beyond loopback needs TLS (PIPELINE_TLS_CERT, `pipeline tls init`) or --insecure")]
         public string? Hostname { get; init; }
 
+        [CommandOption("--insecure")]
+        [Description("Allow a cluster port beyond loopback without TLS: anyone who reaches it can join and run jobs")]
+        public bool Insecure { get; init; }
+
+        [CommandOption("--health <URL>")]
+        [Description("Workers: serve /healthz and /readyz (ready once an Up member) here, e.g. http://0.0.0.0:8081 (or PIPELINE_HEALTH_URLS)")]
+        public string? Health { get; init; }
+
         [CommandOption("--public-hostname <HOST>")]
-        [Description("Address other nodes reach this one at")]
+        [Description("Address other nodes reach this one at. Default: the --hostname, or this machine's first address when that is 0.0.0.0")]
         public string? PublicHostname { get; init; }
 
         [CommandOption("--port <PORT>")]
@@ -96,15 +104,68 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
             WorkerName = settings.Name,
             MinimumLogLevel = settings.Verbose ? LogLevel.Debug : LogLevel.Information,
             Api = settings.Api ?? Environment.GetEnvironmentVariable("PIPELINE_API_URLS"),
+            Health = settings.Health ?? NullIfEmpty(Environment.GetEnvironmentVariable("PIPELINE_HEALTH_URLS")),
+            Insecure = settings.Insecure,
         };
-        using var host = PipelineNode.Build(options, JobServices.Create(settings.Threads ?? Environment.ProcessorCount));
+        var services = JobServices.Create(settings.Threads ?? Environment.ProcessorCount);
+        while (true)
+        {
+            var host = await StartAsync(options, services, cancellation);
+            if (job is not null)
+            {
+                using (host) return await RunJobAsync(host, job, settings.Job!, cancellation);
+            }
+            using (host)
+            {
+                var rejoin = host.Services.GetRequiredService<NodeRejoin>().Requested;
+                var stopped = host.WaitForShutdownAsync(cancellation);
+                await Task.WhenAny(stopped, rejoin);
+                if (!rejoin.IsCompleted || cancellation.IsCancellationRequested)
+                {
+                    await stopped;
+                    return 0;
+                }
+                // a worker whose coordinator is gone: a new actor system joins the seeds again (CoordinatorWatch)
+                Console.WriteLine($"pipeline: {rejoin.Result}");
+                await host.StopAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    private static async Task<IHost> StartAsync(NodeOptions options, IJobServices services, CancellationToken cancellation)
+    {
+        var host = PipelineNode.Build(options, services);
         await host.StartAsync(cancellation);
+        var endpoint = host.Services.GetRequiredService<NodeEndpoint>();
+        Console.WriteLine($"node: {endpoint.Describe()}");
+        if (endpoint.DescribeCertificate(DateTimeOffset.UtcNow) is { } certificate) Console.WriteLine($"node: {certificate}");
         var system = host.Services.GetRequiredService<ActorSystem>();
         Console.WriteLine($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} up with roles [{string.Join(",", options.Roles)}]");
-        if (job is null)
+        return host;
+    }
+
+    private static async Task<bool> BecomesMemberAsync(ActorSystem system, TimeSpan timeout, CancellationToken cancellation)
+    {
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
+        var done = await Task.WhenAny(up.Task, Task.Delay(timeout, cancellation));
+        return done == up.Task;
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    private static async Task<int> RunJobAsync(IHost host, JobSpec job, string jobFile, CancellationToken cancellation)
+    {
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        // joining is the authority: a node that is not admitted (no cluster certificate) submits nothing
+        var joinTimeout = system.Settings.Config.GetTimeSpan("pipeline.submit.join-timeout", TimeSpan.FromSeconds(60));
+        if (!await BecomesMemberAsync(system, joinTimeout, cancellation))
         {
-            await host.WaitForShutdownAsync(cancellation);
-            return 0;
+            Console.Error.WriteLine($"pipeline: this node did not become a member of the cluster within {joinTimeout.TotalSeconds:F0} s, so the job " +
+                                    "was not submitted: are the seed nodes up, and does this node hold the cluster's TLS certificate " +
+                                    "(PIPELINE_TLS_CERT) when the cluster uses one?");
+            await host.StopAsync(CancellationToken.None);
+            return 1;
         }
         var proxy = host.Services.GetRequiredService<ActorRegistry>().Get<JobManagerProxy>();
         var reply = await proxy.Ask<object>(new SubmitJob(job), TimeSpan.FromMinutes(10), cancellation);
@@ -115,7 +176,7 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
             return 1;
         }
         var jobId = ((JobAccepted)reply).JobId;
-        Console.WriteLine($"job {jobId} submitted from {settings.Job}");
+        Console.WriteLine($"job {jobId} submitted from {jobFile}");
         // a node downed by the split-brain resolver stops its actor system: end the watch then, not after minutes of asking
         var nodeGone = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         _ = system.WhenTerminated.ContinueWith(_ => nodeGone.Cancel(), TaskScheduler.Default);

@@ -15,9 +15,7 @@ public static class ApiEndpoints
 
     public static void Map(WebApplication app, CoordinatorGateway gateway, ApiAccess access, PipelineMetrics metrics, DashboardAssets dashboard)
     {
-        // probes stay open: kubelets carry no token
-        app.MapGet("/healthz", () => Results.Json(new HealthView("up", null, null), ApiJson.Options));
-        app.MapGet("/readyz", () => Ready(gateway));
+        // /healthz and /readyz: Hosting.NodeHealth, mapped by ApiServer (workers serve them too)
 
         foreach (var file in dashboard.Files)
         {
@@ -46,13 +44,6 @@ public static class ApiEndpoints
             access.CheckWrite(context.HttpContext) ?? await WithCoordinator(context, next));
         writes.MapPost("/jobs", Submit);
         writes.MapDelete("/jobs/{id}", Cancel);
-    }
-
-    private static IResult Ready(CoordinatorGateway gateway)
-    {
-        var member = gateway.SelfMember;
-        var view = new HealthView(member?.Status == MemberStatus.Up ? "ready" : "not-ready", member?.Status.ToString(), member?.Address.ToString());
-        return Results.Json(view, ApiJson.Options, statusCode: member?.Status == MemberStatus.Up ? 200 : 503);
     }
 
     private static async ValueTask<object?> WithCoordinator(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

@@ -60,11 +60,12 @@ public sealed class ApiServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         // the node's host owns signals (SIGTERM runs CoordinatedShutdown); this app stops when that host stops it
-        builder.Services.AddSingleton<IHostLifetime, NodeOwnedLifetime>();
+        builder.Services.AddSingleton<IHostLifetime, Hosting.NodeOwnedLifetime>();
 
         var gateway = new CoordinatorGateway(nodeServices, options);
         var metrics = new PipelineMetrics();
         metrics.CollectFrom(gateway, options.AskTimeout);
+        ClusterSecurityMetrics.Register(metrics.Registry, nodeServices.GetService<Hosting.NodeEndpoint>());
         builder.Services.AddSingleton(gateway);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddProblemDetails();
@@ -72,8 +73,13 @@ public sealed class ApiServer : IAsyncDisposable
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = ApiJson.Options.PropertyNamingPolicy);
 
         var app = builder.Build();
-        app.UseExceptionHandler();
+        // a body Kestrel refuses (over MaxRequestBodySize, also when chunked) is the client's fault: its own status, not 500
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
         app.UseStatusCodePages();
+        Hosting.NodeHealth.Map(app, nodeServices);
         ApiEndpoints.Map(app, gateway, new ApiAccess(options.Token, options.ProtectReads), metrics, new DashboardAssets());
 
         try
@@ -99,13 +105,6 @@ public sealed class ApiServer : IAsyncDisposable
     public Task StopAsync(CancellationToken cancellation) => _app.StopAsync(cancellation);
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
-
-    private sealed class NodeOwnedLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 
     /// <summary>Sends the web app's log lines to the node's logging, so both share one console and one level.</summary>
     private sealed class NodeLoggerProvider(ILoggerFactory node) : ILoggerProvider

@@ -43,6 +43,10 @@ public sealed record NodeOptions
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Warning;
     /// <summary>Coordinators: serve the HTTP API and dashboard at these URLs (null: no API).</summary>
     public string? Api { get; init; }
+    /// <summary>Nodes without the API: serve /healthz and /readyz (ready = an Up member) at these URLs (null: none).</summary>
+    public string? Health { get; init; }
+    /// <summary>Open the cluster port beyond loopback without TLS (said loudly at start and in /healthz).</summary>
+    public bool Insecure { get; init; }
 
     public string[] Roles
     {
@@ -121,10 +125,12 @@ public static class PipelineNode
         var config = LoadConfig(options);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        builder.Logging.AddConsoleFormatter<EscapingConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
+        builder.Logging.AddConsole(o => o.FormatterName = EscapingConsoleFormatter.FormatterName);
         Configure(builder.Services, options, config, services);
         if (options.Coordinator && options.Api is not null) builder.Services.AddPipelineApi(ApiOptions.Load(config, options.Api));
+        else if (options.Health is not null) builder.Services.AddNodeHealth(options.Health);
         return builder.Build();
     }
 
@@ -142,12 +148,23 @@ public static class PipelineNode
             config.GetString("pipeline.coordinator.state-dir", "") is { Length: > 0 } stateDir ? stateDir : null);
         var roles = options.Roles;
 
-        var remote = new RemoteOptions
+        // closed by default: loopback unless a host is given, and beyond loopback only with TLS or --insecure (NodeEndpoint)
+        var tls = RemoteTls.Load(config);
+        var endpoint = NodeEndpoints.Resolve(
+            options.Hostname ?? NullIfEmpty(config.GetString("akka.remote.dot-netty.tcp.hostname")),
+            options.PublicHostname ?? NullIfEmpty(config.GetString("akka.remote.dot-netty.tcp.public-hostname")),
+            options.Port ?? config.GetInt("akka.remote.dot-netty.tcp.port"),
+            tls is not null, options.Insecure);
+        var remote = new RemoteOptions { HostName = endpoint.BindHostname, PublicHostName = endpoint.PublicHostname, Port = endpoint.Port };
+        if (tls is not null)
         {
-            HostName = options.Hostname ?? config.GetString("akka.remote.dot-netty.tcp.hostname"),
-            PublicHostName = options.PublicHostname ?? NullIfEmpty(config.GetString("akka.remote.dot-netty.tcp.public-hostname")),
-            Port = options.Port ?? config.GetInt("akka.remote.dot-netty.tcp.port"),
-        }.WithTls(config);
+            remote = remote.WithTls(tls);
+            endpoint = endpoint with { Certificate = remote.Ssl!.X509Certificate };
+        }
+        NodeEndpoints.EnsurePortFree(endpoint);
+        serviceCollection.AddSingleton(endpoint);
+        var rejoin = new NodeRejoin();
+        serviceCollection.AddSingleton(rejoin);
 
         serviceCollection.AddSingleton(services);
         serviceCollection.AddAkka(NodeOptions.SystemName, (akka, _) =>
@@ -211,6 +228,13 @@ public static class PipelineNode
                             return Done.Instance;
                         });
                 });
+            }
+            if (options.Worker && !options.Coordinator)
+            {
+                // README's layout seeds workers to the coordinator only: when it is gone for good, rejoin the seeds (CoordinatorWatch)
+                var after = config.GetTimeSpan("pipeline.worker.rejoin-without-coordinator", TimeSpan.FromSeconds(30));
+                if (after > TimeSpan.Zero)
+                    akka.WithActors((system, _) => system.ActorOf(Props.Create(() => new CoordinatorWatch(after, rejoin)), "coordinator-watch"));
             }
             if (seeds.Length == 0 && !KubernetesBootstrap.IsEnabled(config))
             {
