@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Pipeline.Cluster.Hosting;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
+using Pipeline.Processing;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -92,6 +93,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
             var status = await WatchAsync(proxy, cancellation);
             PrintSummary(status);
             foreach (var stats in services.SelectMany(s => s.EmbeddingStats())) PrintEmbedding(stats);
+            foreach (var stages in services.Select(s => s.Stages()).OfType<StageFigures>()) AnsiConsole.WriteLine("pipeline stages:\n" + stages.Describe());
             return status.State == JobStates.Succeeded ? 0 : 1;
         }
         finally
