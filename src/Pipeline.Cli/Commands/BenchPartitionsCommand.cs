@@ -2,14 +2,15 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using Pipeline.Jobs;
+using Pipeline.Processing;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Pipeline.Cli.Commands;
 
 /// <summary>
-/// `pipeline bench partitions`: the partition processor alone, without the cluster: plans the job, then runs every
-/// partition one after another on this process's cores, as one worker would. Its images/s against `pipeline run` on
+/// `pipeline bench partitions`: the node pipeline alone, without the cluster: plans the job, then runs every
+/// partition through it on this process's cores, a few at once as one worker holds them. Its images/s against `pipeline run` on
 /// the same corpus and cores is the cluster's overhead.
 /// </summary>
 public sealed class BenchPartitionsCommand : AsyncCommand<BenchPartitionsCommand.Settings>
@@ -34,19 +35,37 @@ public sealed class BenchPartitionsCommand : AsyncCommand<BenchPartitionsCommand
         var planSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
         long rows = 0, quarantined = 0;
+        // as a worker holds them: a few partitions in the node pipeline at once, so decoding never stops between two
+        var running = new List<Task<PartitionOutcome>>();
         foreach (var partition in job.Plan.Partitions)
         {
-            var outcome = await services.ExecuteAsync(new PartitionWork(job.JobId, spec, partition, Attempt: 1, "bench"),
-                null, cancellation);
-            rows += outcome.Rows;
-            quarantined += outcome.Quarantined;
+            if (running.Count >= PartitionsHeld) Count(await Next(running));
+            running.Add(services.ExecuteAsync(new PartitionWork(job.JobId, spec, partition, Attempt: 1, "bench"), null, cancellation));
         }
+        while (running.Count > 0) Count(await Next(running));
         var seconds = clock.Elapsed.TotalSeconds;
         var inv = CultureInfo.InvariantCulture;
         AnsiConsole.WriteLine(string.Format(inv,
             "partition processor alone: {0:N0} images ({1:N0} rows, {2:N0} quarantined) in {3:N0} partitions, {4:F1} s " +
             "= {5:N0} images/s on {6} cores; planning {7:F1} s",
             rows + quarantined, rows, quarantined, job.Plan.Partitions.Length, seconds, (rows + quarantined) / seconds, threads, planSeconds));
+        if (services.Stages() is { } stages) AnsiConsole.WriteLine("pipeline stages:\n" + stages.Describe());
         return 0;
+
+        void Count(PartitionOutcome outcome)
+        {
+            rows += outcome.Rows;
+            quarantined += outcome.Quarantined;
+        }
+    }
+
+    /// <summary>Partitions handed to the node pipeline at once, like a worker's partitions in flight plus prefetch.</summary>
+    private const int PartitionsHeld = 4;
+
+    private static async Task<PartitionOutcome> Next(List<Task<PartitionOutcome>> running)
+    {
+        var done = await Task.WhenAny(running);
+        running.Remove(done);
+        return await done;
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Pipeline.Cluster.Hosting;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
+using Pipeline.Processing;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -105,6 +106,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
             var status = await WatchAsync(proxy, running.Token);
             PrintSummary(status);
             foreach (var stats in services.SelectMany(s => s.EmbeddingStats())) PrintEmbedding(stats);
+            foreach (var stages in services.Select(s => s.Stages()).OfType<StageFigures>()) AnsiConsole.WriteLine("pipeline stages:\n" + stages.Describe());
             return status.State == JobStates.Succeeded ? 0 : 1;
         }
         catch (Exception e) when (stop.Signal is not null && e is OperationCanceledException or AskTimeoutException or UserFacingException)

@@ -27,7 +27,11 @@ public sealed record WorkerView(
     long ImagesDone,
     double ImagesPerSecond,
     DateTimeOffset LastHeartbeat,
-    double HeartbeatAgeSeconds);
+    double HeartbeatAgeSeconds)
+{
+    /// <summary>The worker's pipeline stages (busy share, images/s, queue depth) and its bottleneck; null before its first partition.</summary>
+    public Pipeline.Processing.StageFigures? Stages { get; init; }
+}
 
 /// <summary>What <c>GET /jobs/{id}</c> answers: the coordinator's <see cref="JobStatus"/> as stable, documented JSON.</summary>
 public sealed record JobView(
@@ -73,7 +77,7 @@ public sealed record JobView(
         {
             var w = workers[i];
             views[i] = new WorkerView(w.Worker, w.Roles, w.Partitions, w.ImagesDone, Finite(w.ImagesPerSecond), w.LastHeartbeat,
-                Math.Max(0, (now - w.LastHeartbeat).TotalSeconds));
+                Math.Max(0, (now - w.LastHeartbeat).TotalSeconds)) { Stages = w.Stages };
         }
         return views;
     }

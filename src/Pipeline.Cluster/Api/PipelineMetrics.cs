@@ -38,6 +38,14 @@ public sealed class PipelineMetrics
     private readonly Gauge _workerModelBusy;
     private readonly Gauge _workerModelIdle;
     private readonly Gauge _workerDecodeWait;
+    private readonly Gauge _stageBusy;
+    private readonly Gauge _stageUtilisation;
+    private readonly Gauge _stageImages;
+    private readonly Gauge _stageImagesPerSecond;
+    private readonly Gauge _stageCapacity;
+    private readonly Gauge _stageQueue;
+    private readonly Gauge _bottleneck;
+    private readonly Dictionary<string, string[]> _stagesByWorker = new(StringComparer.Ordinal);
 
     public PipelineMetrics()
     {
@@ -61,6 +69,13 @@ public sealed class PipelineMetrics
         _workerModelBusy = factory.CreateGauge("pipeline_worker_model_busy_seconds", "Seconds the worker's embedding model (GPU or CPU) ran a batch, since the worker started.", "worker", "device");
         _workerModelIdle = factory.CreateGauge("pipeline_worker_model_idle_seconds", "Seconds the worker's model sat idle waiting for decoded images (decode is the bottleneck when this grows).", "worker", "device");
         _workerDecodeWait = factory.CreateGauge("pipeline_worker_decode_wait_seconds", "Seconds the worker's decode threads waited for the model, summed over threads (the model is the bottleneck when this grows).", "worker", "device");
+        _stageBusy = factory.CreateGauge("pipeline_worker_stage_busy_seconds", "Seconds a worker's pipeline stage (read, decode, embed, write) worked, summed over its threads, while partitions were in the pipeline.", "worker", "stage");
+        _stageUtilisation = factory.CreateGauge("pipeline_worker_stage_utilisation", "Busy time of a worker's pipeline stage over its threads' time (0..1); the busiest stage is the bottleneck.", "worker", "stage");
+        _stageImages = factory.CreateGauge("pipeline_worker_stage_images_total", "Images a worker's pipeline stage finished.", "worker", "stage");
+        _stageImagesPerSecond = factory.CreateGauge("pipeline_worker_stage_images_per_second", "Images a worker's pipeline stage finished per second of pipeline time.", "worker", "stage");
+        _stageCapacity = factory.CreateGauge("pipeline_worker_stage_capacity_images_per_second", "Images per second a worker's pipeline stage would do with its threads always busy.", "worker", "stage");
+        _stageQueue = factory.CreateGauge("pipeline_worker_stage_queue_depth", "Images waiting in front of a worker's pipeline stage.", "worker", "stage");
+        _bottleneck = factory.CreateGauge("pipeline_worker_bottleneck", "1 for the worker's bottleneck stage (the busiest for its threads), 0 for the others.", "worker", "stage");
         foreach (var state in States) _jobState.WithLabels(state).Set(0);
         foreach (var state in PartitionStates) _partitions.WithLabels(state).Set(0);
         _jobState.WithLabels(JobStates.Idle).Set(1);
@@ -134,6 +149,7 @@ public sealed class PipelineMetrics
                     _workerModelIdle.WithLabels(w.Worker, e.Device).Set(e.ModelIdleSeconds);
                     _workerDecodeWait.WithLabels(w.Worker, e.Device).Set(e.DecodeWaitedForModelSeconds);
                 }
+                if (w.Stages is { } figures) SetStages(w.Worker, figures);
             }
             // a worker that left the cluster leaves the metrics too, instead of reporting its last rate forever
             foreach (var gone in _workers)
@@ -143,10 +159,35 @@ public sealed class PipelineMetrics
                 _workerImagesDone.RemoveLabelled(gone);
                 _workerPartitions.RemoveLabelled(gone);
                 _workerHeartbeatAge.RemoveLabelled(gone);
+                RemoveStages(gone);
             }
             _workers.Clear();
             _workers.UnionWith(seen);
         }
+    }
+
+    private void SetStages(string worker, Pipeline.Processing.StageFigures figures)
+    {
+        var bottleneck = figures.Bottleneck;
+        foreach (var stage in figures.Stages)
+        {
+            _stageBusy.WithLabels(worker, stage.Stage).Set(stage.BusySeconds);
+            _stageUtilisation.WithLabels(worker, stage.Stage).Set(stage.Utilisation);
+            _stageImages.WithLabels(worker, stage.Stage).Set(stage.Images);
+            _stageImagesPerSecond.WithLabels(worker, stage.Stage).Set(stage.ImagesPerSecond);
+            _stageCapacity.WithLabels(worker, stage.Stage).Set(stage.CapacityPerSecond);
+            _stageQueue.WithLabels(worker, stage.Stage).Set(stage.QueueDepth);
+            _bottleneck.WithLabels(worker, stage.Stage).Set(stage.Stage == bottleneck ? 1 : 0);
+        }
+        _stagesByWorker[worker] = [.. figures.Stages.Select(stage => stage.Stage)];
+    }
+
+    private void RemoveStages(string worker)
+    {
+        if (!_stagesByWorker.Remove(worker, out var stages)) return;
+        foreach (var stage in stages)
+            foreach (var gauge in new[] { _stageBusy, _stageUtilisation, _stageImages, _stageImagesPerSecond, _stageCapacity, _stageQueue, _bottleneck })
+                gauge.RemoveLabelled(worker, stage);
     }
 
     public Task ExportAsync(Stream destination, CancellationToken cancellation) =>

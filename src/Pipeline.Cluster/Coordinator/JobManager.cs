@@ -28,6 +28,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         public double ImagesPerSecond { get; set; }
         public HeldPartition[] Held { get; set; } = [];
         public EmbeddingTime? Embedding { get; set; }
+        public Pipeline.Processing.StageFigures? Stages { get; set; }
     }
 
     private sealed record Identified(JobSpec Spec, PreparedJob Job, IActorRef Requester) : INoSerializationVerificationNeeded;
@@ -289,6 +290,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         entry.ImagesPerSecond = beat.ImagesPerSecond;
         entry.Held = beat.Held;
         entry.Embedding = beat.Embedding;
+        entry.Stages = beat.Stages;
         if (_jobState is null || _job is null) return;
         var now = DateTimeOffset.UtcNow;
         foreach (var held in beat.Held)
@@ -472,7 +474,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         var total = _job?.Plan.Images ?? 0;
         double? eta = _state == JobStates.Running && rate > 0 ? (total - done) / rate : null;
         var workers = _workers.Select(w => new WorkerStatus(w.Key, w.Value.Roles, w.Value.Held.Length, w.Value.ImagesDone,
-            w.Value.ImagesPerSecond, w.Value.LastHeartbeat) { Embedding = w.Value.Embedding }).OrderBy(w => w.Worker, StringComparer.Ordinal).ToArray();
+            w.Value.ImagesPerSecond, w.Value.LastHeartbeat) { Embedding = w.Value.Embedding, Stages = w.Value.Stages }).OrderBy(w => w.Worker, StringComparer.Ordinal).ToArray();
         var histograms = _histograms.OrderBy(h => h.Key.Split, StringComparer.Ordinal).ThenBy(h => h.Key.Super, StringComparer.Ordinal)
             .Select(h => new BoxHistogramSummary(h.Key.Split, h.Key.Super, h.Value.Counts, h.Value.Boxes)).ToArray();
         return new JobStatus(_job?.JobId, _state, _job?.Spec.Output, js?.Total ?? 0, js?.Committed ?? 0, js?.InFlight ?? 0,

@@ -71,6 +71,9 @@ public sealed record WorkerStatus(
 {
     /// <summary>Seconds the worker's model ran a batch, and sat idle waiting for decoded images, since it started.</summary>
     public EmbeddingTime? Embedding { get; init; }
+
+    /// <summary>The worker's pipeline stages as its last heartbeat reported them.</summary>
+    public StageFigures? Stages { get; init; }
 }
 
 /// <summary>Where an embedding worker's time goes: model busy, model idle (waiting for decode), decode waiting for the model.</summary>
@@ -93,6 +96,9 @@ public sealed record WorkerHeartbeat(string Worker, string[] Roles, HeldPartitio
     : IPipelineMessage
 {
     public EmbeddingTime? Embedding { get; init; }
+
+    /// <summary>The worker's pipeline stages (read, decode, embed, write): busy time, queue depth, images/s, bottleneck.</summary>
+    public StageFigures? Stages { get; init; }
 }
 
 public sealed record HeldPartition(string JobId, string PartitionId, int Attempt, int ImagesDone);

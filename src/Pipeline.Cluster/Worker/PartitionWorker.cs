@@ -10,9 +10,9 @@ namespace Pipeline.Cluster.Worker;
 public sealed record WorkerSettings(string Name, string[] Roles, int PartitionsInFlight, int Prefetch, TimeSpan Heartbeat);
 
 /// <summary>
-/// Pulls partitions from the JobManager and runs them through the partition processor, at most
-/// <see cref="WorkerSettings.PartitionsInFlight"/> at once with <see cref="WorkerSettings.Prefetch"/> more leased ahead.
-/// Processing runs as Tasks on the thread pool (never on the actor's dispatcher), and commits are re-sent every
+/// Pulls partitions from the JobManager and hands every one it holds (<see cref="WorkerSettings.PartitionsInFlight"/>
+/// plus <see cref="WorkerSettings.Prefetch"/> leased ahead) to the node pipeline, which reads them in turn on its own
+/// threads (never the actor's dispatcher nor the thread pool's), and commits are re-sent every
 /// heartbeat until the coordinator acknowledges them, so a commit survives a coordinator hand-over.
 /// </summary>
 public sealed class PartitionWorker : ReceiveActor, IWithTimers
@@ -102,7 +102,7 @@ public sealed class PartitionWorker : ReceiveActor, IWithTimers
         EmbeddingTime? embedding = null;
         foreach (var stats in _services.EmbeddingStats())
             embedding = new EmbeddingTime(stats.Device, stats.Wall.TotalSeconds, stats.ModelBusy.TotalSeconds, stats.DecodeWaitedForModel.TotalSeconds);
-        _coordinator.Tell(new WorkerHeartbeat(_settings.Name, _settings.Roles, held, done, rate) { Embedding = embedding });
+        _coordinator.Tell(new WorkerHeartbeat(_settings.Name, _settings.Roles, held, done, rate) { Embedding = embedding, Stages = _services.Stages() });
         foreach (var commit in _unacked.Values) _coordinator.Tell(commit);
         if (FreeSlots > 0) _coordinator.Tell(new RequestWork(_settings.Name, FreeSlots, _settings.Roles));
     }
@@ -118,15 +118,16 @@ public sealed class PartitionWorker : ReceiveActor, IWithTimers
         StartNext();
     }
 
+    /// <summary>
+    /// Every held partition goes into the node pipeline at once: the pipeline reads them in the order they came, so
+    /// decoding runs on from one partition into the next, and it bounds the images in flight itself.
+    /// </summary>
     private void StartNext()
     {
-        var running = _held.Count(a => a.Started);
         foreach (var attempt in _held)
         {
-            if (running >= _settings.PartitionsInFlight) break;
             if (attempt.Started) continue;
             attempt.Started = true;
-            running++;
             Start(attempt);
         }
     }

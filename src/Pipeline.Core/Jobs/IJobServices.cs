@@ -43,4 +43,7 @@ public interface IJobServices
 
     /// <summary>What the embedding batchers of this process did so far (none before the first partition with a model).</summary>
     IReadOnlyList<EmbedderStats> EmbeddingStats() => [];
+
+    /// <summary>The node pipeline's stage figures (busy time, queue depth, bottleneck), or null before any partition ran here.</summary>
+    StageFigures? Stages() => null;
 }

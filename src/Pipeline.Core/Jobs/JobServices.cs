@@ -29,7 +29,13 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
     // output folders whose lock this process holds, by full path
     private readonly Dictionary<string, OwnedOutput> _outputs = new(StringComparer.Ordinal);
 
-    private JobServices(int threads) => _threads = threads;
+    private readonly Lazy<NodePipeline> _pipeline;
+
+    private JobServices(int threads)
+    {
+        _threads = threads;
+        _pipeline = new Lazy<NodePipeline>(() => new NodePipeline(threads));
+    }
 
     public static JobServices Create(int threads) => new(Math.Max(1, threads));
 
@@ -193,11 +199,16 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
     public async Task<PartitionOutcome> ExecuteAsync(PartitionWork work, IProgress<int>? progress, CancellationToken cancellation)
     {
         var spec = work.Spec;
-        var batcher = EmbedderFor(spec)?.Batcher;
+        var embedder = EmbedderFor(spec);
         var decoder = DecoderRegistry.Create(spec.Decoder == "default" ? null : spec.Decoder);
-        var processor = new PartitionProcessor(_threads, decoder, ImageOptions(spec), batcher);
-        return await processor.ProcessAsync(work, progress, cancellation).ConfigureAwait(false);
+        var pipeline = _pipeline.Value;
+        // a model on the CPU gets its threads out of the node's cores, not on top of them
+        pipeline.ActiveDecoders = embedder?.Session.Device == EmbeddingDevice.Cpu ? NodePipeline.CpuModelDecoders(_threads) : _threads;
+        return await pipeline.ProcessAsync(work, decoder, ImageOptions(spec), embedder?.Batcher, progress, cancellation).ConfigureAwait(false);
     }
+
+    /// <summary>The node pipeline's stage figures (read, decode, embed, write), or null before the first partition.</summary>
+    public StageFigures? Stages() => _pipeline.IsValueCreated ? _pipeline.Value.Figures() : null;
 
     private (EmbeddingSession Session, EmbeddingBatcher Batcher)? EmbedderFor(JobSpec spec)
     {
@@ -213,7 +224,7 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
                 Device = spec.Device switch { "cuda" => EmbeddingDevice.Cuda, "auto" => EmbeddingDevice.Auto, _ => EmbeddingDevice.Cpu },
                 FallbackToCpu = spec.FallbackCpu,
                 Precision = spec.Precision == "fp16" ? EmbeddingPrecision.Fp16 : EmbeddingPrecision.Fp32,
-                IntraOpThreads = _threads,
+                IntraOpThreads = Math.Max(1, _threads - NodePipeline.CpuModelDecoders(_threads)),
             });
             var batch = spec.BatchSize > 0 ? spec.BatchSize
                 : session.Device == EmbeddingDevice.Cuda ? EmbeddingThroughput.ChooseBatchSize(session, [64, 128, 256, 512], trialSeconds: 1)
@@ -293,6 +304,7 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         ReleaseOutputs();
+        if (_pipeline.IsValueCreated) await _pipeline.Value.DisposeAsync().ConfigureAwait(false);
         foreach (var lazy in _embedders.Values)
         {
             if (!lazy.IsValueCreated) continue;

@@ -163,7 +163,15 @@ function renderWorkers(s) {
     const beat = row.insertCell();
     beat.textContent = fmt1.format(w.heartbeat_age_seconds) + " s ago";
     if (w.heartbeat_age_seconds > STALE_HEARTBEAT_S) beat.className = "stale";
+    row.insertCell().textContent = describeStages(w.stages);
   }
+}
+
+// the worker's pipeline stages: busy share of each (read, decode, embed, write) and the bottleneck, the busiest
+function describeStages(figures) {
+  if (!figures || !figures.stages.length) return "–";
+  const parts = figures.stages.map((st) => `${st.stage} ${Math.round(st.utilisation * 100)}%`);
+  return parts.join(" · ") + (figures.bottleneck ? ` → ${figures.bottleneck}` : "");
 }
 
 function renderErrors(s) {
