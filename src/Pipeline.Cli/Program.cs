@@ -6,6 +6,13 @@ app.Configure(config =>
 {
     config.SetApplicationName("pipeline");
     config.PropagateExceptions();
+    // a mistyped option or a stray word is an error that names it, never silently ignored (exit 2, nothing run)
+    config.UseStrictParsing();
+    config.SetInterceptor(new SettingsCheck());
+    config.ValidateExamples();
+    config.Settings.CancellationExitCode = ExitCodes.Interrupted;
+    // every description states its default itself: a second DEFAULT column would say it twice
+    config.Settings.ShowOptionDefaultValues = false;
     config.AddCommand<SynthCommand>("synth")
         .WithDescription("Write an iNat2017-shaped corpus: the release's JSON files and the JPEG tree.")
         .WithExample("synth", "--out", "corpus", "--scale", "0.01")
@@ -46,15 +53,35 @@ app.Configure(config =>
 
 try
 {
+    CommandDescriptionAttribute.Command = string.Join(' ', args.TakeWhile(a => !a.StartsWith('-')));
     return await app.RunAsync(args);
 }
-catch (Exception e) when (e is CommandAppException or UserFacingException or Pipeline.Embedding.EmbeddingDeviceException)
+catch (OperationCanceledException)
 {
-    Console.Error.WriteLine($"pipeline: {e.Message}");
-    return 2;
+    Console.Error.WriteLine("pipeline: interrupted");
+    return ExitCodes.Interrupted;
 }
-catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or IOException)
+catch (Exception e) when (e is CommandAppException or UserFacingException or Pipeline.Embedding.EmbeddingDeviceException
+                              or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
 {
-    Console.Error.WriteLine($"pipeline: {e.Message}");
-    return 1;
+    // bad usage or bad input: what the user gave must change
+    Console.Error.WriteLine($"pipeline: {OneLine(e.Message)}");
+    return ExitCodes.BadUsage;
+}
+catch (IOException e)
+{
+    Console.Error.WriteLine($"pipeline: {OneLine(e.Message)}");
+    return ExitCodes.Failed;
+}
+
+string OneLine(string message) => NameTheOption(message.ReplaceLineEndings(" ").Trim());
+
+// Spectre says "Failed to convert 'abc' to Double.": say which option had the value
+string NameTheOption(string message)
+{
+    var match = System.Text.RegularExpressions.Regex.Match(message, @"^Failed to convert '(.*)' to (\w+)\.$");
+    if (!match.Success) return message;
+    int at = Array.IndexOf(args, match.Groups[1].Value);
+    string kind = match.Groups[2].Value switch { "Double" or "Single" => "a number", "Int32" or "Int64" => "a whole number", var t => t };
+    return at > 0 ? $"{args[at - 1]} {match.Groups[1].Value}: not {kind}" : message;
 }

@@ -1,27 +1,56 @@
 using System.ComponentModel;
+using System.Text.RegularExpressions;
+using Pipeline.Cluster.Api;
+using Pipeline.Imaging;
 using Pipeline.Jobs;
 using Spectre.Console.Cli;
 
 namespace Pipeline.Cli.Commands;
 
-/// <summary>The job settings shared by `run` and `submit`.</summary>
-public class JobOptions : CommandSettings
+/// <summary>
+/// A help text that differs between the commands sharing an option: the common text, then the part for the command
+/// being run (pairs of command name and suffix). Spectre reads the description when it renders help, after
+/// <see cref="Command"/> is set from the command line.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class CommandDescriptionAttribute(string common, params string[] suffixOfCommand) : DescriptionAttribute(common)
+{
+    /// <summary>The command words of this process's command line ("run", "bench partitions").</summary>
+    public static string Command { get; set; } = "";
+
+    public override string Description
+    {
+        get
+        {
+            for (int i = 0; i + 1 < suffixOfCommand.Length; i += 2)
+                if (suffixOfCommand[i] == Command) return base.Description + suffixOfCommand[i + 1];
+            return base.Description;
+        }
+    }
+}
+
+/// <summary>The job settings shared by `run`, `submit` and `bench partitions`.</summary>
+public partial class JobOptions : CommandSettings
 {
     [CommandOption("--corpus <DIR>")]
-    [Description("Corpus root (the release's JSON files and train_val_images/). run: omitted = generate a small demo corpus.")]
+    [CommandDescription("Corpus root (the release's JSON files and train_val_images/)",
+        "run", "; omitted: a small demo corpus is generated in OUT/demo-corpus", "submit", ", required: the folder as every node sees it",
+        "bench partitions", ", required")]
     public string? Corpus { get; init; }
 
     [CommandOption("--out <DIR>")]
-    [Description("Output folder (parts, state and the merged dataset). Default: pipeline-output")]
+    [CommandDescription("Output folder (parts, state and the merged dataset in OUT/dataset)",
+        "run", ". Default: pipeline-output", "submit", ", required: the folder as every node sees it",
+        "bench partitions", "; the parts written are deleted at the start of each bench. Default: pipeline-bench-output")]
     public string? Out { get; init; }
 
     [CommandOption("--splits <LIST>")]
-    [Description("Comma-separated splits to process. Default: train,val")]
+    [Description("Comma-separated splits to process: train, val, test. Default: train,val")]
     [DefaultValue("train,val")]
     public string Splits { get; init; } = "train,val";
 
     [CommandOption("--device <DEVICE>")]
-    [Description("Embedding device: cpu or cuda. Default: cpu")]
+    [Description("Embedding device: cpu, cuda, or auto (cuda where available). Default: cpu")]
     [DefaultValue("cpu")]
     public string Device { get; init; } = "cpu";
 
@@ -70,6 +99,32 @@ public class JobOptions : CommandSettings
     [Description("Embedding batch size; 0 = auto (16 on the CPU, measured fastest on CUDA). Default: 0")]
     [DefaultValue(0)]
     public int Batch { get; init; }
+
+    /// <summary>
+    /// Range and name checks of every job setting, before anything runs: the API's own rules for a submitted job
+    /// (<see cref="JobRequest.Validate"/>) said with the command line's option names. Throws one line naming them.
+    /// </summary>
+    public void CheckValues()
+    {
+        // placeholders: the folders are checked by the command that uses them
+        var spec = ToSpec(Path.GetTempPath(), Path.GetTempPath());
+        var problems = new List<string>();
+        JobRequest.Validate(spec, problems);
+        if (Decoder != "default" && !DecoderRegistry.Names.Contains(Decoder, StringComparer.OrdinalIgnoreCase))
+            problems.Add($"--decoder {Decoder} is not a decoder: use {string.Join(" or ", DecoderRegistry.Names)} (or leave it out for the fastest)");
+        if (problems.Count > 0)
+            throw new UserFacingException(string.Join("; ", problems.Select(p => SpecField().Replace(p, m => OptionOfField[m.Value]))));
+    }
+
+    private static readonly Dictionary<string, string> OptionOfField = new()
+    {
+        ["image_size"] = "--image-size", ["resize_shorter"] = "--resize", ["store_shorter"] = "--store-images",
+        ["partition_size"] = "--partition-size", ["batch_size"] = "--batch", ["store_quality"] = "store quality",
+        ["splits"] = "--splits", ["model"] = "--model", ["decoder"] = "--decoder",
+    };
+
+    [GeneratedRegex(@"(?<![-\w])(image_size|resize_shorter|store_shorter|partition_size|batch_size|store_quality|splits|model|decoder)\b(?= )")]
+    private static partial Regex SpecField();
 
     public JobSpec ToSpec(string corpus, string output) => new()
     {

@@ -53,6 +53,12 @@ public sealed class ProbeCommand : AsyncCommand<ProbeCommand.Settings>
             string.IsNullOrWhiteSpace(Dataset) ? ValidationResult.Error("--dataset is required") : ValidationResult.Success();
     }
 
+    private static readonly Dictionary<string, string> OptionOfParameter = new()
+    {
+        [nameof(LinearProbeOptions.MaxTrainPerClass)] = "--max-per-class", [nameof(LinearProbeOptions.L2Regularization)] = "--l2",
+        [nameof(LinearProbeOptions.MaximumIterations)] = "--iterations", [nameof(LinearProbeOptions.Threads)] = "--threads",
+    };
+
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         var options = new LinearProbeOptions
@@ -61,7 +67,7 @@ public sealed class ProbeCommand : AsyncCommand<ProbeCommand.Settings>
             L2Regularization = settings.L2, MaximumIterations = settings.Iterations, Threads = settings.Threads,
         };
         try { options.Validate(); }
-        catch (ArgumentException e) { throw new UserFacingException(e.Message); }
+        catch (ArgumentException e) { throw UserFacingException.FromArgument(e, OptionOfParameter); }
         ProbeResult result = await LinearProbe.RunAsync(settings.Dataset, options, cancellation);
         string output = settings.Out ?? Path.Combine(result.Dataset, ProbeResult.DefaultFileName(settings.ShuffleLabels));
         string? dir = Path.GetDirectoryName(Path.GetFullPath(output));

@@ -12,7 +12,7 @@ public sealed class StatsCommand : Command<StatsCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--corpus <DIR>")]
-        [Description("Corpus root holding train2017.json, val2017.json, ...")]
+        [Description("Corpus root: the folder holding train2017.json, val2017.json and test2017.json (the box files beside them)")]
         public string Corpus { get; init; } = "";
 
         [CommandOption("--json")]

@@ -42,6 +42,12 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
             string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out is required") : ValidationResult.Success();
     }
 
+    private static readonly Dictionary<string, string> OptionOfParameter = new()
+    {
+        [nameof(SynthOptions.OutDir)] = "--out", [nameof(SynthOptions.Scale)] = "--scale",
+        [nameof(SynthOptions.MaxSide)] = "--max-side", [nameof(SynthOptions.Threads)] = "--threads",
+    };
+
     /// <summary>The small corpus `pipeline run` generates when no corpus is given.</summary>
     public static void GenerateDemo(string dir)
     {
@@ -53,7 +59,7 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
     {
         var options = new SynthOptions(settings.Out, settings.Scale, settings.Seed, settings.MaxSide, !settings.NoImages, settings.Threads);
         try { options.Validate(); }
-        catch (ArgumentException e) { throw new UserFacingException(e.Message); }
+        catch (ArgumentException e) { throw UserFacingException.FromArgument(e, OptionOfParameter); }
         Print(Generate(options, cancellation));
         return 0;
     }
