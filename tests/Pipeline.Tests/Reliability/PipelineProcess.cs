@@ -68,6 +68,12 @@ public sealed class PipelineProcess : IDisposable
         if (!_process.HasExited) _ = Kill(_process.Id, 15);
     }
 
+    /// <summary>SIGINT, as Ctrl-C in a terminal.</summary>
+    public void Interrupt()
+    {
+        if (!_process.HasExited) _ = Kill(_process.Id, 2);
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
