@@ -76,6 +76,7 @@ public static class JobRequest
     {
         if (!Path.IsPathFullyQualified(spec.Corpus)) problems.Add($"corpus must be an absolute path as every node sees it, not '{spec.Corpus}'");
         if (!Path.IsPathFullyQualified(spec.Output)) problems.Add($"output must be an absolute path as every node sees it, not '{spec.Output}'");
+        OutputPathCheck.Validate(spec.Output, problems);
         if (spec.Splits is null || spec.Splits.Length == 0) problems.Add("splits must name at least one split (e.g. [\"train\", \"val\"])");
         else
             foreach (var split in spec.Splits)
