@@ -36,11 +36,14 @@ public sealed class NodePipeline : IAsyncDisposable
     private long _activeSince;
     private long _activeTicks;
     private EmbeddingBatcher? _lastBatcher;
+    private readonly ParquetLayoutOptions _partLayout;
 
     /// <param name="decodeThreads">Decode threads: one per core the node gives to decoding.</param>
     /// <param name="readThreads">I/O threads; 0 picks 2, or 4 from 16 decode threads up.</param>
-    public NodePipeline(int decodeThreads, int readThreads = 0)
+    /// <param name="partLayout">Row groups of the parts; <see cref="PartLayout"/> by default.</param>
+    public NodePipeline(int decodeThreads, int readThreads = 0, ParquetLayoutOptions? partLayout = null)
     {
+        _partLayout = partLayout ?? PartLayout;
         DecodeThreads = Math.Max(1, decodeThreads);
         ReadThreads = readThreads > 0 ? readThreads : DecodeThreads >= 16 ? 4 : 2;
         _activeDecoders = DecodeThreads;
@@ -108,7 +111,7 @@ public sealed class NodePipeline : IAsyncDisposable
     {
         cancellation.ThrowIfCancellationRequested();
         var images = PartitionPlanner.LoadPartition(new JobPaths(work.Spec.Output).PlanDir, work.Partition.Id);
-        var writer = await PartAttemptWriter.CreateAsync(work.Spec.Output, work.Partition.Id, work.Attempt, PartLayout,
+        var writer = await PartAttemptWriter.CreateAsync(work.Spec.Output, work.Partition.Id, work.Attempt, _partLayout,
             cancellation).ConfigureAwait(false);
         var run = new PartitionRun(work, images, decoder, imageOptions, batcher, progress, writer, cancellation);
         bool closed;
