@@ -80,11 +80,16 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
         return path is null ? NoModel : _modelHashes.GetOrAdd(path, ModelIdentity.Sha256);
     }
 
-    public PreparedJob Prepare(JobSpec spec, CancellationToken cancellation)
+    public string Identify(JobSpec spec)
     {
         Validate(spec);
+        return JobIdentity.Compute(spec, JobIdentity.CorpusFingerprint(spec.Corpus), ModelSha(spec));
+    }
+
+    public PreparedJob Prepare(JobSpec spec, CancellationToken cancellation)
+    {
+        var jobId = Identify(spec);
         var modelSha = ModelSha(spec);
-        var jobId = JobIdentity.Compute(spec, JobIdentity.CorpusFingerprint(spec.Corpus), modelSha);
         var paths = new JobPaths(spec.Output);
         var existing = PartitionPlanner.TryLoad(paths.PlanDir);
         if (existing is not null && existing.JobId == jobId)
