@@ -10,8 +10,10 @@ using Spectre.Console.Rendering;
 namespace Pipeline.Cli.Commands;
 
 /// <summary>
-/// `pipeline status`: a job's progress from the coordinator's HTTP API. With --watch on a terminal: a live display with a
-/// bar for the job and one per worker; redirected: plain lines (one every few seconds, and at each change of state).
+/// `pipeline status`: the coordinator's jobs from its HTTP API. With no --job: every job, one line each. With --job (or
+/// --watch): one job's progress; --watch follows it until it ends, on a terminal as a live display with a bar for the job
+/// and one per worker, redirected as plain lines (one every few seconds, and at each change of state). The exit code says
+/// how the job stands: 1 when it failed or was cancelled, else 0.
 /// </summary>
 public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
 {
@@ -26,7 +28,7 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
         public string? Token { get; init; }
 
         [CommandOption("--job <ID>")]
-        [Description("The job to show. Default: the coordinator's current job")]
+        [Description("The job to show. Default: the list of every job (with --watch: the coordinator's current job)")]
         public string? Job { get; init; }
 
         [CommandOption("--watch")]
@@ -51,18 +53,68 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
     {
         using var client = ApiConnection.Open(settings.Api, settings.Token);
         var interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        if (settings.Job is null && !settings.Watch)
+        {
+            JobView[] jobs;
+            try { jobs = await client.JobsAsync(cancellation); }
+            catch (ApiRequestException e) { throw new UserFacingException(e.Message); }
+            if (interactive) AnsiConsole.Write(RenderList(jobs));
+            else foreach (var line in ListLines(jobs)) Console.WriteLine(line);
+            return 0;
+        }
         var first = await FetchAsync(client, settings.Job, cancellation);
         if (!settings.Watch)
         {
             if (interactive) AnsiConsole.Write(Render(first));
             else foreach (var line in PlainLines(first)) Console.WriteLine(line);
-            return 0;
+            return first.State is JobPhase.Failed or JobPhase.Cancelled ? 1 : 0;
         }
         var last = interactive
             ? await WatchLiveAsync(client, settings, first, cancellation)
             : await WatchPlainAsync(client, settings, first, cancellation);
         return last.State == JobStates.Succeeded ? 0 : 1;
     }
+
+    /// <summary>One line per job, in queue order: id, state, partitions, images, when it was submitted, and its dataset or error.</summary>
+    public static List<string> ListLines(IReadOnlyList<JobView> jobs)
+    {
+        if (jobs.Count == 0) return ["no jobs"];
+        var inv = CultureInfo.InvariantCulture;
+        var lines = new List<string>();
+        foreach (var v in jobs)
+            lines.Add(string.Format(inv, "{0} {1,-9} {2}/{3} partitions · {4:N0}/{5:N0} images · submitted {6:yyyy-MM-dd HH:mm:ss}Z · {7} elapsed · {8}",
+                v.JobId, JobStates.Name(v.State), v.Partitions.Committed, v.Partitions.Total, v.ImagesDone, v.Images,
+                v.SubmittedAt?.UtcDateTime, StatusView.FormatDuration(v.ElapsedSeconds), v.Error ?? v.Dataset ?? v.Output));
+        return lines;
+    }
+
+    private static IRenderable RenderList(IReadOnlyList<JobView> jobs)
+    {
+        if (jobs.Count == 0) return new Markup("[grey]no jobs[/]");
+        var inv = CultureInfo.InvariantCulture;
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumn("job").AddColumn("state").AddColumn(new TableColumn("partitions").RightAligned())
+            .AddColumn(new TableColumn("images").RightAligned()).AddColumn("submitted").AddColumn(new TableColumn("elapsed").RightAligned())
+            .AddColumn("dataset / error");
+        foreach (var v in jobs)
+            table.AddRow(
+                new Markup(Markup.Escape(v.JobId ?? "")),
+                new Markup($"[{StateColor(v.State)}]{JobStates.Name(v.State)}[/]"),
+                new Markup($"{v.Partitions.Committed}/{v.Partitions.Total}"),
+                new Markup(string.Format(inv, "{0:N0}/{1:N0}", v.ImagesDone, v.Images)),
+                new Markup(v.SubmittedAt?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", inv) ?? ""),
+                new Markup(StatusView.FormatDuration(v.ElapsedSeconds)),
+                new Markup(v.Error is not null ? $"[red]{Markup.Escape(v.Error)}[/]" : Markup.Escape(v.Dataset ?? v.Output ?? "")));
+        return table;
+    }
+
+    private static string StateColor(JobPhase state) => state switch
+    {
+        JobPhase.Succeeded => "green",
+        JobPhase.Failed or JobPhase.Cancelled => "red",
+        JobPhase.Idle or JobPhase.Queued => "grey",
+        _ => "yellow",
+    };
 
     private static async Task<JobView> FetchAsync(PipelineApiClient client, string? job, CancellationToken cancellation)
     {
@@ -149,7 +201,7 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
         var lines = new List<string>
         {
             string.Format(inv, "job {0} {1}: {2}/{3} partitions ({4} in flight, {5} queued) · {6:N0}/{7:N0} images ({8:0.0}%) · {9:N1} img/s · ETA {10} · {11} elapsed · {12:N0} quarantined",
-                v.JobId ?? "-", v.State, v.Partitions.Committed, v.Partitions.Total, v.Partitions.InFlight, v.Partitions.Queued,
+                v.JobId ?? "-", JobStates.Name(v.State), v.Partitions.Committed, v.Partitions.Total, v.Partitions.InFlight, v.Partitions.Queued,
                 v.ImagesDone, v.Images, v.Progress * 100, v.ImagesPerSecond, Eta(v), StatusView.FormatDuration(v.ElapsedSeconds), v.Quarantined),
         };
         foreach (var w in v.Workers)
@@ -162,6 +214,8 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
                 kinds.Append(kinds.Length > 0 ? ", " : "").Append(kind).Append(' ').Append(count.ToString(inv));
             lines.Add("  quarantined by kind: " + kinds);
         }
+        if (v.Waiting is not null) lines.Add("  " + v.Waiting);
+        if (v.Warning is not null) lines.Add("  warning: " + v.Warning);
         if (v.Error is not null) lines.Add("  error: " + v.Error);
         if (v.Dataset is not null) lines.Add("  dataset: " + v.Dataset);
         return lines;
@@ -171,16 +225,10 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
     public static IRenderable Render(JobView v)
     {
         var inv = CultureInfo.InvariantCulture;
-        var color = v.State switch
-        {
-            JobStates.Succeeded => "green",
-            JobStates.Failed or JobStates.Cancelled => "red",
-            JobStates.Idle => "grey",
-            _ => "yellow",
-        };
+        var color = StateColor(v.State);
         var rows = new List<IRenderable>
         {
-            new Markup($"Job [bold]{Markup.Escape(v.JobId ?? "(none)")}[/] [{color}]{v.State}[/] · {StatusView.FormatDuration(v.ElapsedSeconds)} elapsed" +
+            new Markup($"Job [bold]{Markup.Escape(v.JobId ?? "(none)")}[/] [{color}]{JobStates.Name(v.State)}[/] · {StatusView.FormatDuration(v.ElapsedSeconds)} elapsed" +
                        (v.Output is null ? "" : $" · [grey]{Markup.Escape(v.Output)}[/]")),
         };
 
@@ -221,6 +269,8 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
             var kinds = string.Join(", ", v.QuarantineByKind.OrderByDescending(k => k.Value).Select(k => $"{k.Key} {k.Value}"));
             rows.Add(new Markup($"[yellow]{v.Quarantined.ToString("N0", inv)} quarantined[/] {Markup.Escape(kinds)}"));
         }
+        if (v.Waiting is not null) rows.Add(new Markup($"[yellow]{Markup.Escape(v.Waiting)}[/]"));
+        if (v.Warning is not null) rows.Add(new Markup($"[red]warning:[/] {Markup.Escape(v.Warning)}"));
         if (v.Error is not null) rows.Add(new Markup($"[red]{Markup.Escape(v.Error)}[/]"));
         if (v.Dataset is not null) rows.Add(new Markup($"[green]dataset[/] {Markup.Escape(v.Dataset)}"));
         return new Rows(rows);

@@ -17,7 +17,8 @@ public sealed class StatusView
         var eta = s.EtaSeconds is { } e ? FormatDuration(e) : "--:--";
         var quarantined = s.Quarantined > 0 ? string.Format(inv, " · {0:N0} quarantined", s.Quarantined) : "";
         return string.Format(inv, "{0,-9} {1}/{2} partitions · {3:N0}/{4:N0} images · {5:N0} img/s · ETA {6} · {7} elapsed{8}",
-            s.State, s.Committed, s.Partitions, s.ImagesDone, s.Images, s.ImagesPerSecond, eta, FormatDuration(s.ElapsedSeconds), quarantined);
+            JobStates.Name(s.State), s.Committed, s.Partitions, s.ImagesDone, s.Images, s.ImagesPerSecond, eta, FormatDuration(s.ElapsedSeconds), quarantined)
+            + (s.Waiting is null ? "" : " · " + s.Waiting);
     }
 
     public static string FormatDuration(double seconds)

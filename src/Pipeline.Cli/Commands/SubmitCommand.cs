@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Pipeline.Cluster.Api;
+using Pipeline.Cluster.Protocol;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -42,7 +43,7 @@ public sealed class SubmitCommand : AsyncCommand<SubmitCommand.Settings>
         // the id alone on stdout, so a script can take it: JOB=$(pipeline submit ...)
         Console.Out.WriteLine(job.JobId);
         // the rest for people, on stderr, unwrapped so the suggested command can be copied whole
-        Console.Error.WriteLine($"job {job.JobId} accepted: {spec.Corpus} -> {job.Output}");
+        Console.Error.WriteLine($"job {job.JobId} {JobStates.Name(job.State)}: {spec.Corpus} -> {job.Output}");
         Console.Error.WriteLine($"follow it with: pipeline status --api {client.BaseAddress} --job {job.JobId} --watch");
         return 0;
     }

@@ -60,10 +60,9 @@ public static class ApiEndpoints
 
     private static async Task<IResult> ListJobs(CoordinatorGateway gateway, HttpContext http)
     {
-        var status = await gateway.StatusAsync(http.RequestAborted);
-        // the coordinator runs one job at a time; the list holds it (running or last finished) when there is one
-        JobView[] jobs = status.JobId is null && status.State == JobStates.Idle ? [] : [JobView.From(status, DateTimeOffset.UtcNow)];
-        return Results.Json(jobs, ApiJson.Options);
+        var list = await gateway.JobsAsync(http.RequestAborted);
+        var now = DateTimeOffset.UtcNow;
+        return Results.Json(list.Jobs.Select(j => JobView.From(j, now)).ToArray(), ApiJson.Options);
     }
 
     private static async Task<IResult> CurrentJob(CoordinatorGateway gateway, HttpContext http)
@@ -74,11 +73,24 @@ public static class ApiEndpoints
 
     private static async Task<IResult> GetJob(string id, CoordinatorGateway gateway, HttpContext http)
     {
-        var status = await gateway.StatusAsync(http.RequestAborted);
-        if (!string.Equals(status.JobId, id, StringComparison.Ordinal))
-            return ApiProblems.Problem(StatusCodes.Status404NotFound, "no such job",
-                status.JobId is null ? $"job {id} is not known to this coordinator (it has no job)" : $"job {id} is not known to this coordinator (its job is {status.JobId})");
-        return Results.Json(JobView.From(status, DateTimeOffset.UtcNow), ApiJson.Options);
+        var reply = await gateway.JobAsync(id, http.RequestAborted);
+        return reply is JobStatus status
+            ? Results.Json(JobView.From(status, DateTimeOffset.UtcNow), ApiJson.Options)
+            : Refused(reply);
+    }
+
+    /// <summary>A refusal as problem details, its status from the reason: unknown 404, invalid 422, not now 409.</summary>
+    private static IResult Refused(object reply)
+    {
+        if (reply is not JobRejected rejected)
+            return ApiProblems.Problem(StatusCodes.Status502BadGateway, "unexpected answer", $"the coordinator answered {reply.GetType().Name}");
+        return rejected.Kind switch
+        {
+            RejectionReason.UnknownJob => ApiProblems.Problem(StatusCodes.Status404NotFound, "no such job", rejected.Reason),
+            RejectionReason.Invalid => ApiProblems.Problem(StatusCodes.Status422UnprocessableEntity, "job rejected", rejected.Reason),
+            RejectionReason.Finished => ApiProblems.Problem(StatusCodes.Status409Conflict, "not running", rejected.Reason),
+            _ => ApiProblems.Problem(StatusCodes.Status409Conflict, "cannot cancel now", rejected.Reason),
+        };
     }
 
     private static async Task<IResult> Workers(CoordinatorGateway gateway, HttpContext http)
@@ -117,30 +129,15 @@ public static class ApiEndpoints
         }
 
         var reply = await gateway.SubmitAsync(spec, http.RequestAborted);
-        if (reply is JobAccepted accepted)
-        {
-            var location = "/jobs/" + Uri.EscapeDataString(accepted.JobId);
-            return Results.Accepted(location, new SubmittedJob(accepted.JobId, accepted.Output, location));
-        }
-        var reason = (reply as JobRejected)?.Reason ?? "the coordinator gave no reason";
-        // busy with another job: try again later (409); anything else is about this job, e.g. a corpus it cannot read (422)
-        var now = await gateway.StatusAsync(http.RequestAborted);
-        var busy = now.State is JobStates.Planning or JobStates.Running or JobStates.Merging;
-        return busy
-            ? ApiProblems.Problem(StatusCodes.Status409Conflict, "cluster busy", reason)
-            : ApiProblems.Problem(StatusCodes.Status422UnprocessableEntity, "job rejected", reason);
+        if (reply is not JobAccepted accepted) return Refused(reply);
+        var location = "/jobs/" + Uri.EscapeDataString(accepted.JobId);
+        return Results.Accepted(location, new SubmittedJob(accepted.JobId, accepted.Output, location) { State = accepted.State, Run = accepted.Run });
     }
 
     private static async Task<IResult> Cancel(string id, CoordinatorGateway gateway, HttpContext http)
     {
-        var before = await gateway.StatusAsync(http.RequestAborted);
-        if (id != "current" && !string.Equals(before.JobId, id, StringComparison.Ordinal))
-            return ApiProblems.Problem(StatusCodes.Status404NotFound, "no such job", $"job {id} is not known to this coordinator");
         var reply = await gateway.CancelAsync(id, http.RequestAborted);
-        if (reply is JobStatus status) return Results.Json(JobView.From(status, DateTimeOffset.UtcNow), ApiJson.Options);
-        var reason = (reply as JobRejected)?.Reason ?? "the coordinator gave no reason";
-        return ApiProblems.Problem(StatusCodes.Status409Conflict, "not running",
-            before.IsFinished ? $"job {before.JobId} has already {before.State}" : reason);
+        return reply is JobStatus status ? Results.Json(JobView.From(status, DateTimeOffset.UtcNow), ApiJson.Options) : Refused(reply);
     }
 
     /// <summary>Reads a UTF-8 body of at most <paramref name="limit"/> bytes, whatever Content-Length claimed.</summary>

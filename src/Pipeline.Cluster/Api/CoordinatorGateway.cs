@@ -33,11 +33,19 @@ public sealed class CoordinatorGateway(IServiceProvider nodeServices, ApiOptions
     public Task<JobStatus> StatusAsync(CancellationToken cancellation) =>
         AskAsync<JobStatus>(GetJobStatus.Instance, options.AskTimeout, cancellation);
 
-    /// <summary>Answers <see cref="JobAccepted"/> or <see cref="JobRejected"/>; waits while the coordinator plans the job.</summary>
+    /// <summary>Answers <see cref="JobStatus"/>, or <see cref="JobRejected"/> for a job the coordinator does not know.</summary>
+    public Task<object> JobAsync(string jobId, CancellationToken cancellation) =>
+        AskAsync<object>(new GetJob(jobId), options.AskTimeout, cancellation);
+
+    public Task<JobList> JobsAsync(CancellationToken cancellation) =>
+        AskAsync<JobList>(ListJobs.Instance, options.AskTimeout, cancellation);
+
+    /// <summary>Answers <see cref="JobAccepted"/> (queued or running) or <see cref="JobRejected"/>; waits while the coordinator
+    /// plans a job that starts at once.</summary>
     public Task<object> SubmitAsync(JobSpec spec, CancellationToken cancellation) =>
         AskAsync<object>(new SubmitJob(spec), options.SubmitTimeout, cancellation);
 
-    /// <summary>Answers <see cref="JobStatus"/> (cancelled) or <see cref="JobRejected"/> (no such running job).</summary>
+    /// <summary>Answers <see cref="JobStatus"/> (cancelled) or <see cref="JobRejected"/> saying why not (unknown, finished, merging).</summary>
     public Task<object> CancelAsync(string jobId, CancellationToken cancellation) =>
         AskAsync<object>(new CancelJob(jobId), options.AskTimeout, cancellation);
 

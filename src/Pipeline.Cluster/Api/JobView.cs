@@ -33,10 +33,12 @@ public sealed record WorkerView(
     public Pipeline.Processing.StageFigures? Stages { get; init; }
 }
 
-/// <summary>What <c>GET /jobs/{id}</c> answers: the coordinator's <see cref="JobStatus"/> as stable, documented JSON.</summary>
+/// <summary>What <c>GET /jobs/{id}</c> answers (and each item of <c>GET /jobs</c>): the coordinator's <see cref="JobStatus"/>
+/// as stable, documented JSON. <see cref="State"/> is a string: queued, planning, running, merging, succeeded, failed, cancelled
+/// (idle: no job).</summary>
 public sealed record JobView(
     string? JobId,
-    string State,
+    JobPhase State,
     bool Finished,
     string? Output,
     PartitionCounts Partitions,
@@ -54,6 +56,17 @@ public sealed record JobView(
     HistogramView[] Histograms,
     WorkerView[] Workers)
 {
+    /// <summary>The coordinator's run number of the job's latest run.</summary>
+    public int Run { get; init; }
+    public string? Corpus { get; init; }
+    public DateTimeOffset? SubmittedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+    /// <summary>What holds a running job back ("waiting for workers"), else null.</summary>
+    public string? Waiting { get; init; }
+    /// <summary>A problem to act on (no worker for more than a minute), else null.</summary>
+    public string? Warning { get; init; }
+
     public static JobView From(JobStatus s, DateTimeOffset now)
     {
         var histograms = new HistogramView[s.Histograms.Length];
@@ -67,7 +80,11 @@ public sealed record JobView(
             new PartitionCounts(s.Partitions, s.Committed, s.InFlight, s.Queued),
             s.Images, s.ImagesDone, progress, s.Rows, s.Quarantined, Finite(s.ImagesPerSecond),
             s.EtaSeconds is { } eta && double.IsFinite(eta) ? Math.Max(0, eta) : null, Finite(s.ElapsedSeconds),
-            s.Error, s.Dataset, new Dictionary<string, int>(s.QuarantineByKind), histograms, FromWorkers(s.Workers, now));
+            s.Error, s.Dataset, new Dictionary<string, int>(s.QuarantineByKind), histograms, FromWorkers(s.Workers, now))
+        {
+            Run = s.Run, Corpus = s.Corpus, SubmittedAt = s.SubmittedAt, StartedAt = s.StartedAt, FinishedAt = s.FinishedAt,
+            Waiting = s.Waiting, Warning = s.Warning,
+        };
     }
 
     public static WorkerView[] FromWorkers(WorkerStatus[] workers, DateTimeOffset now)
@@ -94,8 +111,12 @@ public sealed record JobView(
     private static double Finite(double value) => double.IsFinite(value) ? value : 0;
 }
 
-/// <summary>The answer to <c>POST /jobs</c>.</summary>
-public sealed record SubmittedJob(string JobId, string Output, string Status);
+/// <summary>The answer to <c>POST /jobs</c>: the job's id, and <see cref="State"/> queued or running (the same job again: its state now).</summary>
+public sealed record SubmittedJob(string JobId, string Output, string Status)
+{
+    public JobPhase State { get; init; }
+    public int Run { get; init; }
+}
 
 /// <summary>The answer to <c>GET /readyz</c> and <c>GET /healthz</c>.</summary>
 public sealed record HealthView(string Status, string? Member, string? Address);

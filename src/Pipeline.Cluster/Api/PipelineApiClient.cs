@@ -45,6 +45,10 @@ public sealed class PipelineApiClient : IDisposable
     public Task<JobView> JobAsync(string? jobId, CancellationToken cancellation) =>
         SendAsync<JobView>(HttpMethod.Get, jobId is null ? "jobs/current" : "jobs/" + Uri.EscapeDataString(jobId), null, cancellation);
 
+    /// <summary>Every job the coordinator knows, in queue order (finished, running, queued).</summary>
+    public Task<JobView[]> JobsAsync(CancellationToken cancellation) =>
+        SendAsync<JobView[]>(HttpMethod.Get, "jobs", null, cancellation);
+
     public Task<WorkerView[]> WorkersAsync(CancellationToken cancellation) =>
         SendAsync<WorkerView[]>(HttpMethod.Get, "workers", null, cancellation);
 

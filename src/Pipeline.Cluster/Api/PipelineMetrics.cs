@@ -9,11 +9,7 @@ namespace Pipeline.Cluster.Api;
 /// </summary>
 public sealed class PipelineMetrics
 {
-    private static readonly string[] States =
-    [
-        JobStates.Idle, JobStates.Planning, JobStates.Running, JobStates.Merging,
-        JobStates.Succeeded, JobStates.Failed, JobStates.Cancelled,
-    ];
+    private static readonly string[] States = Enum.GetValues<JobPhase>().Select(JobStates.Name).ToArray();
 
     private readonly object _gate = new();
     private readonly HashSet<string> _workers = new(StringComparer.Ordinal);
@@ -78,7 +74,7 @@ public sealed class PipelineMetrics
         _bottleneck = factory.CreateGauge("pipeline_worker_bottleneck", "1 for the worker's bottleneck stage (the busiest for its threads), 0 for the others.", "worker", "stage");
         foreach (var state in States) _jobState.WithLabels(state).Set(0);
         foreach (var state in PartitionStates) _partitions.WithLabels(state).Set(0);
-        _jobState.WithLabels(JobStates.Idle).Set(1);
+        _jobState.WithLabels(JobStates.Name(JobPhase.Idle)).Set(1);
         DotNetStats.Register(Registry);
     }
 
@@ -110,7 +106,7 @@ public sealed class PipelineMetrics
         lock (_gate)
         {
             _coordinatorUp.Set(1);
-            foreach (var state in States) _jobState.WithLabels(state).Set(state == s.State ? 1 : 0);
+            foreach (var state in States) _jobState.WithLabels(state).Set(state == JobStates.Name(s.State) ? 1 : 0);
             _imagesPlanned.Set(s.Images);
             _imagesDone.Set(s.ImagesDone);
             _rows.Set(s.Rows);

@@ -1,63 +1,33 @@
-using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
-using Pipeline.Processing;
 using Pipeline.Storage;
 
 namespace Pipeline.Cluster.Coordinator;
 
-public sealed record CoordinatorSettings(TimeSpan Lease, TimeSpan Tick, int MaxAttemptFailures, string? StateDir);
-
 /// <summary>
-/// The cluster singleton that owns a job: plans it into partitions, hands them out to workers that ask (work pulling
-/// with leases), re-queues the work of lost workers and expired leases, records each partition's first valid commit in
-/// the durable journal, and merges the recorded parts when every partition is committed.
-/// Long work (planning, checksum, merge) runs as Tasks piped back; the mailbox never blocks on it.
+/// The cluster singleton that runs jobs one at a time, in the order they were submitted. It routes messages to the pieces
+/// that own each concern: the job run and its phases (<see cref="JobRun"/>), the queue and durable history
+/// (<see cref="JobHistory"/>), the workers (<see cref="WorkerRegistry"/>), the commit journal (<see cref="CommitRecorder"/>),
+/// the running figures (<see cref="JobStatistics"/>) and the status (<see cref="StatusReport"/>).
+/// Long work (identifying, planning, checking a part, merging) runs as Tasks piped back with the job and run they
+/// belong to; one for a run that is no longer in that phase is dropped and logged.
 /// </summary>
 public sealed class JobManager : ReceiveActor, IWithTimers
 {
-    private sealed class WorkerEntry(IActorRef actor, string[] roles)
-    {
-        public IActorRef Actor { get; set; } = actor;
-        public string[] Roles { get; set; } = roles;
-        public int Wanted { get; set; }
-        public DateTimeOffset LastHeartbeat { get; set; } = DateTimeOffset.UtcNow;
-        public long ImagesDone { get; set; }
-        public double ImagesPerSecond { get; set; }
-        public HeldPartition[] Held { get; set; } = [];
-        public EmbeddingTime? Embedding { get; set; }
-        public Pipeline.Processing.StageFigures? Stages { get; set; }
-    }
-
-    private sealed record Identified(JobSpec Spec, PreparedJob Job, IActorRef Requester) : INoSerializationVerificationNeeded;
-    private sealed record PrepareFailed(string Reason, IActorRef Requester) : INoSerializationVerificationNeeded;
-    private sealed record CommitChecked(PartitionOutcome Outcome, string? Problem, IActorRef Worker) : INoSerializationVerificationNeeded;
-    private sealed record Merged(MergeSummary Summary) : INoSerializationVerificationNeeded;
-    private sealed record MergeFailed(string Reason) : INoSerializationVerificationNeeded;
     private sealed class Tick : INoSerializationVerificationNeeded { public static readonly Tick Instance = new(); }
 
     private readonly IJobServices _services;
     private readonly CoordinatorSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, WorkerEntry> _workers = new(StringComparer.Ordinal);
+    private readonly WorkerRegistry _workers = new();
     private readonly HashSet<IActorRef> _subscribers = [];
-    private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string Split, string Super), (long[] Counts, long Boxes)> _histograms = new();
-    private readonly Dictionary<string, int> _quarantineByKind = new(StringComparer.Ordinal);
-
-    private string _state = JobStates.Idle;
-    private PreparedJob? _job;
-    private JobState? _jobState;
-    private CommitJournal? _journal;
-    private string? _error;
-    private MergeSummary? _merged;
-    private DateTimeOffset _startedAt;
-    private DateTimeOffset? _finishedAt;
-    private CancellationTokenSource _cancellation = new();
-    // images/s over the last 30 s, so the ETA follows the current pace rather than the whole job's average
-    private readonly RateWindow _rateWindow = new(TimeSpan.FromSeconds(30));
+    private readonly LinkedList<JobRun> _queue = new();
+    private JobHistory _history;
+    private JobRun? _active;
+    // the run that ended last keeps its histograms for status after the end
+    private JobRun? _last;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -65,49 +35,34 @@ public sealed class JobManager : ReceiveActor, IWithTimers
     {
         _services = services;
         _settings = settings;
+        _history = JobHistory.InMemory(settings.HistoryLimit);
 
         Receive<SubmitJob>(OnSubmit);
-        Receive<Identified>(OnPrepared);
-        Receive<PrepareFailed>(f =>
-        {
-            _log.Error("job could not be planned: {0}", f.Reason);
-            Fail(f.Reason);
-            f.Requester.Tell(new JobRejected(f.Reason));
-        });
+        Receive<SubmissionIdentified>(OnIdentified);
+        Receive<SubmissionInvalid>(m => m.Requester.Tell(new JobRejected(m.Reason, RejectionReason.Invalid)));
         Receive<CancelJob>(OnCancel);
-        Receive<GetJobStatus>(_ => Sender.Tell(BuildStatus()));
+        Receive<GetJobStatus>(_ => Sender.Tell(CurrentStatus()));
+        Receive<GetJob>(get => Sender.Tell(StatusOf(get.JobId) ?? (object)new JobRejected(
+            $"job {get.JobId} is not known to this coordinator " +
+            (_history.All.Count == 0 ? "(it has no job)" : $"(it knows {_history.All.Count} job(s): GET /jobs lists them)"),
+            RejectionReason.UnknownJob)));
+        Receive<ListJobs>(_ => Sender.Tell(new JobList(_history.All.Select(r => StatusOf(r.JobId)!).ToArray())));
         Receive<SubscribeStatus>(_ =>
         {
             _subscribers.Add(Sender);
             Context.Watch(Sender);
-            Sender.Tell(BuildStatus());
+            Sender.Tell(CurrentStatus());
         });
         Receive<RequestWork>(OnRequestWork);
         Receive<WorkerHeartbeat>(OnHeartbeat);
         Receive<PartitionCommitted>(OnCommitted);
-        Receive<CommitChecked>(OnCommitChecked);
         Receive<PartitionFailed>(OnPartitionFailed);
-        Receive<ReleasePartition>(r =>
-        {
-            if (_jobState is null || r.JobId != _job?.JobId) return;
-            var released = _jobState.Release(r.Worker, r.PartitionId);
-            if (released.Count > 0) _log.Info("{0} handed back {1} attempt {2}", r.Worker, r.PartitionId, r.Attempt);
-            AssignPending();
-        });
-        Receive<Merged>(m =>
-        {
-            _merged = m.Summary;
-            _state = JobStates.Succeeded;
-            _finishedAt = DateTimeOffset.UtcNow;
-            _log.Info("job {0} merged: {1} rows, {2} quarantined, {3} files in {4:F1}s",
-                _job?.JobId, m.Summary.Rows, m.Summary.Quarantined, m.Summary.Files, m.Summary.Seconds);
-            PushStatus();
-        });
-        Receive<MergeFailed>(m =>
-        {
-            _log.Error("merge failed: {0}", m.Reason);
-            Fail("merge failed: " + m.Reason);
-        });
+        Receive<ReleasePartition>(OnRelease);
+        Receive<Planned>(OnPlanned);
+        Receive<PlanFailed>(OnPlanFailed);
+        Receive<CommitChecked>(OnCommitChecked);
+        Receive<Merged>(OnMerged);
+        Receive<MergeFailed>(OnMergeFailed);
         Receive<Terminated>(OnTerminated);
         Receive<Tick>(_ => OnTick());
     }
@@ -115,371 +70,513 @@ public sealed class JobManager : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Timers.StartPeriodicTimer("tick", Tick.Instance, _settings.Tick);
-        // A coordinator restarted mid-job (or handed over to another node) resumes the job it was running.
-        var current = CurrentJobFile();
-        if (current is not null && File.Exists(current))
+        if (_settings.StateDir is not { } stateDir) return;
+        try
         {
-            try
+            _history = JobHistory.Load(stateDir, _settings.HistoryLimit, out var interrupted);
+            foreach (var record in _history.All.Where(r => r.State == JobPhase.Queued).ToList())
             {
-                var spec = JobSpec.FromJson(File.ReadAllText(current), current);
-                _log.Info("resuming the job recorded in {0}", current);
-                Self.Tell(new SubmitJob(spec), ActorRefs.NoSender);
+                // a run that was under way when the coordinator stopped resumes from its journal under a new run number
+                var resumed = interrupted.Exists(i => i.JobId == record.JobId) ? record with { Run = _history.NextRun() } : record;
+                if (!ReferenceEquals(resumed, record))
+                    _log.Info("resuming job {0} (run {1}) from its journal in {2}", resumed.JobId, resumed.Run, resumed.Spec.Output);
+                _history.Update(resumed);
+                _queue.AddLast(new JobRun(resumed));
             }
-            catch (Exception e)
-            {
-                _log.Error(e, "could not resume the job recorded in {0}", current);
-            }
+            _log.Info("job history: {0} job(s) in {1}, {2} queued", _history.All.Count, _history.FilePath, _queue.Count);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidDataException)
+        {
+            // never overwrite a history we cannot read: keep this run's in memory and say where the problem is
+            _history = JobHistory.InMemory(_settings.HistoryLimit);
+            _log.Error(e, "cannot read or create the job history in {0}; jobs are kept in memory only until it is fixed", stateDir);
+        }
+        StartNext(null);
     }
 
     protected override void PostStop()
     {
-        _cancellation.Cancel();
-        _journal?.Dispose();
+        // a merge under way finishes on its own; planning and the journal stop here
+        _active?.Commits?.Dispose();
     }
 
-    private string? CurrentJobFile() =>
-        string.IsNullOrEmpty(_settings.StateDir) ? null : Path.Combine(_settings.StateDir, "current-job.json");
-
-    private bool Busy => _state is JobStates.Planning or JobStates.Running or JobStates.Merging;
+    // ---- submit, queue, cancel ----
 
     private void OnSubmit(SubmitJob submit)
     {
         var requester = Sender;
-        if (Busy)
+        var spec = submit.Spec;
+        // validating and hashing the corpus's annotation files reads them: off the mailbox
+        Task.Run(() =>
         {
-            // the same job again (a resubmitted one-shot job, a retried HTTP call) is not an error
-            if (_job is not null && _job.Spec == submit.Spec)
-            {
-                requester.Tell(new JobAccepted(_job.JobId, _job.Spec.Output));
-                return;
-            }
-            requester.Tell(new JobRejected($"the cluster is busy with job {_job?.JobId ?? "(planning)"}; cancel it or wait"));
+            try { return (object)new SubmissionIdentified(spec, _services.Identify(spec), requester); }
+            catch (Exception e) { return new SubmissionInvalid(e.GetBaseException().Message, requester); }
+        }).PipeTo(Self);
+    }
+
+    private void OnIdentified(SubmissionIdentified submitted)
+    {
+        var id = submitted.JobId;
+        // the same job again, while it waits or runs: its id, not a second run
+        if (FindRun(id) is { } existing)
+        {
+            submitted.Requester.Tell(new JobAccepted(id, existing.Spec.Output, existing.Phase.Kind, existing.Run));
             return;
         }
-        ResetJob();
-        _state = JobStates.Planning;
-        _startedAt = DateTimeOffset.UtcNow;
-        var spec = submit.Spec;
-        var token = _cancellation.Token;
-        var self = Self;
-        Task.Run(() => _services.Prepare(spec, token), token).ContinueWith(t =>
+        var record = new JobRecord { JobId = id, Run = _history.NextRun(), Spec = submitted.Spec, SubmittedAt = DateTimeOffset.UtcNow };
+        var run = new JobRun(record);
+        _queue.AddLast(run);
+        _history.Enqueue(record);
+        if (_active is null && _queue.First!.Value == run)
         {
-            if (t.IsCompletedSuccessfully) return (object)new Identified(spec, t.Result, requester);
-            var reason = t.Exception?.GetBaseException().Message ?? "cancelled";
-            return new PrepareFailed(reason, requester);
-        }, TaskScheduler.Default).PipeTo(self);
-    }
-
-    private void ResetJob()
-    {
-        _journal?.Dispose();
-        _journal = null;
-        _job = null;
-        _jobState = null;
-        _error = null;
-        _merged = null;
-        _finishedAt = null;
-        _failures.Clear();
-        _histograms.Clear();
-        _quarantineByKind.Clear();
-        _rateWindow.Clear();
-        _cancellation.Cancel();
-        _cancellation = new CancellationTokenSource();
-    }
-
-    private void OnPrepared(Identified prepared)
-    {
-        if (_state != JobStates.Planning) return; // cancelled meanwhile
-        var job = prepared.Job;
-        var paths = new JobPaths(job.Spec.Output);
-        Directory.CreateDirectory(paths.StateDir);
-        AtomicFile.WriteAllText(paths.JobFile, job.Spec.ToJson());
-        if (CurrentJobFile() is { } current)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(current)!);
-            AtomicFile.WriteAllText(current, job.Spec.ToJson());
+            // starts at once: answer when it is planned, so a job that cannot be planned is a rejection
+            StartNext(submitted.Requester);
+            return;
         }
-        var (journal, entries) = CommitJournal.Open(paths.JournalFile);
-        _journal = journal;
-        _job = job;
-        _jobState = new JobState(job.Plan, _settings.Lease, entries);
-        _jobState.RecountTotals();
-        foreach (var commit in _jobState.Commits) AddStatistics(commit);
-        _state = JobStates.Running;
-        _startedAt = DateTimeOffset.UtcNow;
-        _log.Info("job {0}: {1} images in {2} partitions, {3} already committed",
-            job.JobId, job.Plan.Images, job.Plan.Partitions.Length, _jobState.Committed);
-        prepared.Requester.Tell(new JobAccepted(job.JobId, job.Spec.Output));
-        if (_jobState.IsComplete) StartMerge();
-        else AssignPending();
+        _log.Info("job {0} (run {1}) queued behind {2} job(s)", id, run.Run, _queue.Count - 1 + (_active is null ? 0 : 1));
+        submitted.Requester.Tell(new JobAccepted(id, record.Spec.Output, JobPhase.Queued, run.Run));
+        PushStatus();
+    }
+
+    private JobRun? FindRun(string jobId)
+    {
+        if (_active is { } active && active.JobId == jobId) return active;
+        foreach (var run in _queue)
+            if (run.JobId == jobId) return run;
+        return null;
+    }
+
+    private void StartNext(IActorRef? requester)
+    {
+        if (_active is not null || _queue.First is null) return;
+        var run = _queue.First.Value;
+        _queue.RemoveFirst();
+        _active = run;
+        run.StartPlanning(requester, DateTimeOffset.UtcNow);
+        _history.Update(run.Record);
+        var (jobId, number, spec, token) = (run.JobId, run.Run, run.Spec, run.Cancellation);
+        _log.Info("job {0} (run {1}): planning {2} -> {3}", jobId, number, spec.Corpus, spec.Output);
+        Task.Run(() => _services.Prepare(spec, token), token).ContinueWith(t => t.IsCompletedSuccessfully
+            ? (object)new Planned(jobId, number, t.Result)
+            : new PlanFailed(jobId, number, t.Exception?.GetBaseException().Message ?? "cancelled"), TaskScheduler.Default).PipeTo(Self);
         PushStatus();
     }
 
     private void OnCancel(CancelJob cancel)
     {
-        if (_job is null || (_job.JobId != cancel.JobId && cancel.JobId != "current") || !Busy)
+        var id = cancel.JobId == "current" ? _active?.JobId ?? _queue.First?.Value.JobId : cancel.JobId;
+        var queued = id is null ? null : _queue.FirstOrDefault(r => r.JobId == id);
+        if (queued is not null)
         {
-            Sender.Tell(new JobRejected($"no running job {cancel.JobId}"));
+            _queue.Remove(queued);
+            Finish(queued, r => r.Cancelled(DateTimeOffset.UtcNow));
+            Sender.Tell(StatusOf(queued.JobId)!);
             return;
         }
-        _cancellation.Cancel();
-        _state = JobStates.Cancelled;
-        _finishedAt = DateTimeOffset.UtcNow;
-        _error = "cancelled by request";
-        foreach (var worker in _workers.Values) worker.Actor.Tell(new AbandonJob(_job.JobId));
-        ClearCurrentJob();
-        Sender.Tell(BuildStatus());
+        if (_active is { } active && active.JobId == id)
+        {
+            if (active.Phase is MergingPhase)
+            {
+                Sender.Tell(new JobRejected($"job {id} is merging its committed parts into the dataset and cannot be cancelled now; " +
+                                            "it ends in succeeded or failed within moments", RejectionReason.Merging));
+                return;
+            }
+            var status = Finish(active, r => r.Cancelled(DateTimeOffset.UtcNow));
+            Sender.Tell(status);
+            return;
+        }
+        Sender.Tell(id is not null && _history.Find(id) is { IsFinished: true } done
+            ? new JobRejected($"job {id} has already {JobStates.Name(done.State)}", RejectionReason.Finished)
+            : new JobRejected(id is null ? "the coordinator has no job" : $"job {id} is not known to this coordinator", RejectionReason.UnknownJob));
+    }
+
+    /// <summary>Ends a run (a transition of <see cref="JobRun"/>), tells workers to drop its attempts and starts the next job.</summary>
+    private JobStatus Finish(JobRun run, Action<JobRun> transition)
+    {
+        var prepared = run.Commits?.Job;
+        transition(run);
+        _history.Update(run.Record);
+        if (prepared is not null) _services.Release(prepared); // the output folder's lock, whatever the end
+        if (run.Phase is FinishedPhase { Outcome: not JobPhase.Succeeded })
+            _log.Warning("job {0} (run {1}) {2}: {3}", run.JobId, run.Run, JobStates.Name(run.Record.State), run.Record.Error);
+        foreach (var worker in _workers.All) worker.Actor.Tell(new AbandonJob(run.JobId));
+        if (ReferenceEquals(_active, run)) _active = null;
+        _last = run;
+        var status = StatusReport.Live(run, _workers, DateTimeOffset.UtcNow, _settings.NoWorkerWarning);
         PushStatus();
+        StartNext(null);
+        return status;
+    }
+
+    // ---- planning ----
+
+    /// <summary>The active run this message belongs to, in the phase the message expects; otherwise null (and logged).</summary>
+    private JobRun? Owner<TPhase>(RunMessage message) where TPhase : RunPhase
+    {
+        if (_active is { } run && run.Is(message.JobId, message.Run) && run.Phase is TPhase) return run;
+        _log.Warning("dropped a stale {0} of job {1} run {2}: the coordinator is at {3}", message.GetType().Name, message.JobId, message.Run,
+            _active is null ? "no job" : $"job {_active.JobId} run {_active.Run} ({JobStates.Name(_active.Phase.Kind)})");
+        return null;
+    }
+
+    private void OnPlanned(Planned planned)
+    {
+        if (Owner<PlanningPhase>(planned) is not { } run) return;
+        var requesters = ((PlanningPhase)run.Phase).Requesters;
+        var job = planned.Job;
+        if (job.JobId != run.JobId)
+        {
+            FailPlanning(run, $"the corpus or model changed after job {run.JobId} was submitted (it is now job {job.JobId}); submit it again");
+            return;
+        }
+        CommitRecorder commits;
+        try
+        {
+            commits = CommitRecorder.Open(job, _settings.Lease);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            FailPlanning(run, $"cannot write the job's journal under {job.Spec.Output}: {e.Message}");
+            return;
+        }
+        run.Planned(commits);
+        _history.Update(run.Record);
+        _log.Info("job {0} (run {1}): {2} images in {3} partitions, {4} already committed",
+            job.JobId, run.Run, job.Plan.Images, job.Plan.Partitions.Length, commits.State.Committed);
+        foreach (var requester in requesters) requester.Tell(new JobAccepted(job.JobId, job.Spec.Output, JobPhase.Running, run.Run));
+        if (commits.IsComplete) StartMerge(run);
+        else AssignPending();
+        PushStatus();
+    }
+
+    private void OnPlanFailed(PlanFailed failed)
+    {
+        if (Owner<PlanningPhase>(failed) is not { } run) return;
+        FailPlanning(run, failed.Reason);
+    }
+
+    private void FailPlanning(JobRun run, string reason)
+    {
+        _log.Error("job {0} could not be planned: {1}", run.JobId, reason);
+        foreach (var requester in ((PlanningPhase)run.Phase).Requesters) requester.Tell(new JobRejected(reason, RejectionReason.Invalid));
+        Finish(run, r => r.Failed(reason, DateTimeOffset.UtcNow));
+    }
+
+    // ---- workers and leases ----
+
+    private WorkerEntry TouchWorker(string name, string[] roles)
+    {
+        var entry = _workers.Touch(name, Sender, roles, DateTimeOffset.UtcNow, out var added, out var replaced);
+        if (added)
+        {
+            Context.Watch(Sender);
+            _log.Info("worker {0} joined with roles [{1}]", name, string.Join(",", roles));
+        }
+        else if (replaced is not null)
+        {
+            Context.Unwatch(replaced);
+            Context.Watch(Sender);
+            // the same name from another actor is a restarted worker (a pod keeps its name): its old incarnation's
+            // partitions died with it, and unwatched, its Terminated would never re-queue them before their leases expire
+            var released = _active?.Commits?.State.Release(name) ?? [];
+            if (released.Count > 0)
+                _log.Warning("worker {0} restarted; re-queued {1} partition(s) of its previous incarnation: {2}", name, released.Count,
+                    string.Join(", ", released.Select(l => $"{l.PartitionId}#{l.Attempt}")));
+        }
+        return entry;
     }
 
     private void OnRequestWork(RequestWork request)
     {
-        if (!_workers.TryGetValue(request.Worker, out var entry))
-        {
-            entry = new WorkerEntry(Sender, request.Roles);
-            _workers[request.Worker] = entry;
-            Context.Watch(Sender);
-            _log.Info("worker {0} joined with roles [{1}]", request.Worker, string.Join(",", request.Roles));
-        }
-        else if (!entry.Actor.Equals(Sender))
-        {
-            Context.Unwatch(entry.Actor);
-            entry.Actor = Sender;
-            Context.Watch(Sender);
-            // the same name from another actor is a restarted worker (a pod keeps its name): its old incarnation's
-            // partitions died with it, and unwatched, its Terminated would never re-queue them before their leases expire
-            var released = _jobState?.Release(request.Worker) ?? [];
-            if (released.Count > 0)
-                _log.Warning("worker {0} restarted; re-queued {1} partition(s) of its previous incarnation: {2}", request.Worker, released.Count,
-                    string.Join(", ", released.Select(l => $"{l.PartitionId}#{l.Attempt}")));
-        }
+        var entry = TouchWorker(request.Worker, request.Roles);
         entry.Wanted = request.Slots;
-        entry.LastHeartbeat = DateTimeOffset.UtcNow;
         AssignPending();
     }
 
     private void AssignPending()
     {
-        if (_state != JobStates.Running || _jobState is null || _job is null) return;
+        if (_active is not { Phase: RunningPhase running } run) return;
         var now = DateTimeOffset.UtcNow;
-        // GPU workers first: they embed fastest, so they should never wait while a CPU worker takes the work
-        foreach (var (name, worker) in _workers.OrderByDescending(w => w.Value.Roles.Contains("gpu")))
+        foreach (var worker in _workers.ByPreference)
         {
             while (worker.Wanted > 0)
             {
-                var lease = _jobState.TryAssign(name, now);
+                var lease = running.Commits.Assign(worker.Name, now);
                 if (lease is null) return;
-                _journal!.Append(new JournalEntry(JournalEntry.Assign, lease.PartitionId, lease.Attempt, name));
                 worker.Wanted--;
-                worker.Actor.Tell(new WorkAssigned(_job.JobId, _job.Spec, _jobState.Info(lease.PartitionId), lease.Attempt, lease.Expires));
+                worker.Actor.Tell(new WorkAssigned(run.JobId, run.Spec, running.Commits.State.Info(lease.PartitionId), lease.Attempt, lease.Expires));
             }
         }
     }
 
     private void OnHeartbeat(WorkerHeartbeat beat)
     {
-        if (!_workers.TryGetValue(beat.Worker, out var entry))
-        {
-            entry = new WorkerEntry(Sender, beat.Roles);
-            _workers[beat.Worker] = entry;
-            Context.Watch(Sender);
-        }
-        entry.LastHeartbeat = DateTimeOffset.UtcNow;
-        entry.ImagesDone = beat.ImagesDone;
+        var entry = TouchWorker(beat.Worker, beat.Roles);
         entry.ImagesPerSecond = beat.ImagesPerSecond;
         entry.Held = beat.Held;
         entry.Embedding = beat.Embedding;
         entry.Stages = beat.Stages;
-        if (_jobState is null || _job is null) return;
         var now = DateTimeOffset.UtcNow;
         foreach (var held in beat.Held)
         {
-            if (held.JobId != _job.JobId)
+            if (_active is { Phase: RunningPhase running } run && held.JobId == run.JobId)
+            {
+                // after a coordinator restart the journal knows the attempt but not its lease: adopt it, don't redo it
+                if (!running.Commits.State.Renew(held.PartitionId, held.Attempt, now))
+                    running.Commits.State.Adopt(held.PartitionId, held.Attempt, beat.Worker, now);
+            }
+            else if (_history.Find(held.JobId) is { IsFinished: true })
             {
                 Sender.Tell(new AbandonJob(held.JobId));
-                continue;
             }
-            // after a coordinator restart the journal knows the attempt but not its lease: adopt it, don't redo it
-            if (!_jobState.Renew(held.PartitionId, held.Attempt, now))
-                _jobState.Adopt(held.PartitionId, held.Attempt, beat.Worker, now);
         }
     }
 
-    private void OnCommitted(PartitionCommitted committed)
+    private void OnRelease(ReleasePartition release)
     {
-        var worker = Sender;
-        if (_job is null || _jobState is null || committed.JobId != _job.JobId)
-        {
-            worker.Tell(new CommitAck(committed.JobId, committed.Outcome.PartitionId, committed.Outcome.Attempt, "unknown-job"));
-            return;
-        }
-        var outcome = committed.Outcome;
-        if (_jobState.IsCommitted(outcome.PartitionId))
-        {
-            var verdict = _jobState.CommittedAttempt(outcome.PartitionId) == outcome.Attempt ? "accepted" : "duplicate";
-            worker.Tell(new CommitAck(committed.JobId, outcome.PartitionId, outcome.Attempt, verdict));
-            return;
-        }
-        var output = _job.Spec.Output;
-        // checking the part's sha256 reads the whole file: off the mailbox
-        Task.Run(() => new CommitChecked(outcome, CheckPart(output, outcome), worker)).PipeTo(Self);
-    }
-
-    private static string? CheckPart(string output, PartitionOutcome outcome)
-    {
-        var part = outcome.Part;
-        return CheckFile(output, part.RowsPath, part.RowsBytes, part.RowsSha256)
-               ?? CheckFile(output, part.ErrorsPath, part.ErrorsBytes, part.ErrorsSha256);
-    }
-
-    private static string? CheckFile(string output, string relativePath, long bytes, string sha256)
-    {
-        var path = PartFiles.Resolve(output, relativePath);
-        if (!File.Exists(path)) return $"part {relativePath} does not exist";
-        using var stream = File.OpenRead(path);
-        if (stream.Length != bytes) return $"part {relativePath} has {stream.Length} bytes, the commit says {bytes}";
-        var actual = Convert.ToHexStringLower(SHA256.HashData(stream));
-        return string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase) ? null : $"part {relativePath} has sha256 {actual}, the commit says {sha256}";
-    }
-
-    private void OnCommitChecked(CommitChecked check)
-    {
-        if (_jobState is null || _job is null || _state != JobStates.Running && _state != JobStates.Merging) return;
-        var outcome = check.Outcome;
-        if (check.Problem is not null)
-        {
-            _log.Warning("rejected commit of {0} attempt {1} from {2}: {3}", outcome.PartitionId, outcome.Attempt, outcome.Worker, check.Problem);
-            check.Worker.Tell(new CommitAck(_job.JobId, outcome.PartitionId, outcome.Attempt, "invalid"));
-            _jobState.Release(outcome.Worker, outcome.PartitionId);
-            AssignPending();
-            return;
-        }
-        var verdict = _jobState.Commit(outcome);
-        if (verdict == CommitVerdict.Accepted)
-        {
-            _journal!.Append(new JournalEntry(JournalEntry.Committed, outcome.PartitionId, outcome.Attempt, outcome.Worker, outcome));
-            _failures.Remove(outcome.PartitionId);
-            AddStatistics(outcome);
-        }
-        else if (verdict == CommitVerdict.Invalid)
-        {
-            _log.Warning("rejected commit of {0} attempt {1}: counts do not match the plan", outcome.PartitionId, outcome.Attempt);
-        }
-        check.Worker.Tell(new CommitAck(_job.JobId, outcome.PartitionId, outcome.Attempt, verdict.ToString().ToLowerInvariant()));
-        if (_jobState.IsComplete && _state == JobStates.Running) StartMerge();
-    }
-
-    private void AddStatistics(PartitionOutcome outcome)
-    {
-        var info = _jobState!.Info(outcome.PartitionId);
-        var key = (info.Split, info.Supercategory);
-        if (!_histograms.TryGetValue(key, out var h)) h = (new long[outcome.Histogram.Counts.Length], 0);
-        if (h.Counts.Length == outcome.Histogram.Counts.Length)
-        {
-            for (var i = 0; i < h.Counts.Length; i++) h.Counts[i] += outcome.Histogram.Counts[i];
-            _histograms[key] = (h.Counts, h.Boxes + outcome.Histogram.Count);
-        }
-        foreach (var (kind, count) in outcome.QuarantineByKind)
-            _quarantineByKind[kind] = _quarantineByKind.GetValueOrDefault(kind) + count;
-    }
-
-    private void OnPartitionFailed(PartitionFailed failed)
-    {
-        if (_jobState is null || _job is null || failed.JobId != _job.JobId || _state != JobStates.Running) return;
-        var count = _failures[failed.PartitionId] = _failures.GetValueOrDefault(failed.PartitionId) + 1;
-        _log.Warning("{0} attempt {1} failed on {2} ({3} in a row): {4}", failed.PartitionId, failed.Attempt, failed.Worker, count, failed.Reason);
-        _jobState.Release(failed.Worker, failed.PartitionId);
-        if (count >= _settings.MaxAttemptFailures)
-        {
-            Fail($"partition {failed.PartitionId} failed {count} times; last error: {failed.Reason}");
-            foreach (var worker in _workers.Values) worker.Actor.Tell(new AbandonJob(_job.JobId));
-            return;
-        }
+        if (_active is not { Phase: RunningPhase running } run || release.JobId != run.JobId) return;
+        var released = running.Commits.State.Release(release.Worker, release.PartitionId);
+        if (released.Count > 0) _log.Info("{0} handed back {1} attempt {2}", release.Worker, release.PartitionId, release.Attempt);
         AssignPending();
     }
 
     private void OnTerminated(Terminated terminated)
     {
         if (_subscribers.Remove(terminated.ActorRef)) return;
-        foreach (var (name, worker) in _workers.ToArray())
-        {
-            if (!worker.Actor.Equals(terminated.ActorRef)) continue;
-            _workers.Remove(name);
-            var released = _jobState?.Release(name) ?? [];
-            _log.Warning("worker {0} is gone; re-queued {1} partition(s): {2}", name, released.Count,
-                string.Join(", ", released.Select(l => $"{l.PartitionId}#{l.Attempt}")));
-        }
+        if (_workers.Remove(terminated.ActorRef) is not { } gone) return;
+        var released = _active?.Commits?.State.Release(gone.Name) ?? [];
+        _log.Warning("worker {0} is gone; re-queued {1} partition(s): {2}", gone.Name, released.Count,
+            string.Join(", ", released.Select(l => $"{l.PartitionId}#{l.Attempt}")));
         AssignPending();
     }
 
     private void OnTick()
     {
-        if (_jobState is not null && _state == JobStates.Running)
+        var now = DateTimeOffset.UtcNow;
+        if (_active is { Phase: RunningPhase running } run)
         {
-            var expired = _jobState.ExpireLeases(DateTimeOffset.UtcNow);
-            foreach (var lease in expired)
+            foreach (var lease in running.Commits.State.ExpireLeases(now))
                 _log.Warning("lease of {0} attempt {1} on {2} expired; re-queued", lease.PartitionId, lease.Attempt, lease.Worker);
             AssignPending();
+            WatchForWorkers(run, now);
         }
         PushStatus();
     }
 
-    private void StartMerge()
+    /// <summary>A running job with no worker at all says so in its status, and warns (status and log) after a while.</summary>
+    private void WatchForWorkers(JobRun run, DateTimeOffset now)
     {
-        _state = JobStates.Merging;
-        var job = _job!;
-        var commits = _jobState!.Commits.ToList();
-        var token = _cancellation.Token;
-        _log.Info("job {0}: every partition is committed; merging {1} parts", job.JobId, commits.Count);
-        Task.Run(() => _services.Merge(job, commits, token), token).ContinueWith(t =>
+        if (_workers.Count > 0)
+        {
+            run.NoWorkerSince = null;
+            run.WarnedNoWorker = false;
+            return;
+        }
+        run.NoWorkerSince ??= now;
+        if (run.WarnedNoWorker || now - run.NoWorkerSince < _settings.NoWorkerWarning) return;
+        run.WarnedNoWorker = true;
+        _log.Warning("job {0}: {1}", run.JobId, StatusReport.NoWorkerWarning(now - run.NoWorkerSince.Value));
+    }
+
+    // ---- commits ----
+
+    private void OnCommitted(PartitionCommitted committed)
+    {
+        var worker = Sender;
+        var outcome = committed.Outcome;
+        if (_active is not { } run || run.JobId != committed.JobId || run.Commits is not { } commits)
+        {
+            worker.Tell(new CommitAck(committed.JobId, outcome.PartitionId, outcome.Attempt, CommitVerdict.Unknown));
+            DiscardLatePart(committed);
+            return;
+        }
+        if (commits.AlreadyRecorded(outcome) is { } verdict)
+        {
+            worker.Tell(new CommitAck(committed.JobId, outcome.PartitionId, outcome.Attempt, verdict));
+            if (verdict == CommitVerdict.Duplicate) DeleteDuplicate(run.Spec.Output, outcome);
+            return;
+        }
+        var (jobId, number, output) = (run.JobId, run.Run, run.Spec.Output);
+        // checking the part's sha256 reads the whole file: off the mailbox
+        Task.Run(() => new CommitChecked(jobId, number, outcome, CommitRecorder.CheckPart(output, outcome), worker)).PipeTo(Self);
+    }
+
+    private void OnCommitChecked(CommitChecked check)
+    {
+        if (_active is not { } run || !run.Is(check.JobId, check.Run) || run.Commits is not { } commits)
+        {
+            // the worker re-sends until acknowledged; the next copy meets the coordinator as it is now
+            Owner<RunningPhase>(check);
+            return;
+        }
+        var outcome = check.Outcome;
+        if (check.Problem is not null)
+        {
+            _log.Warning("rejected commit of {0} attempt {1} from {2}: {3}", outcome.PartitionId, outcome.Attempt, outcome.Worker, check.Problem);
+            check.Worker.Tell(new CommitAck(run.JobId, outcome.PartitionId, outcome.Attempt, CommitVerdict.Invalid));
+            commits.State.Release(outcome.Worker, outcome.PartitionId);
+            AssignPending();
+            return;
+        }
+        var verdict = commits.Record(outcome);
+        switch (verdict)
+        {
+            case CommitVerdict.Accepted:
+                run.Statistics.Add(commits.State.Info(outcome.PartitionId), outcome);
+                _workers.CreditCommit(outcome.Worker, run.JobId, outcome.Rows + outcome.Quarantined);
+                run.RefreshCounts();
+                break;
+            case CommitVerdict.Duplicate:
+                DeleteDuplicate(run.Spec.Output, outcome);
+                break;
+            case CommitVerdict.Invalid:
+                _log.Warning("rejected commit of {0} attempt {1}: counts do not match the plan", outcome.PartitionId, outcome.Attempt);
+                break;
+        }
+        check.Worker.Tell(new CommitAck(run.JobId, outcome.PartitionId, outcome.Attempt, verdict));
+        if (commits.IsComplete && run.Phase is RunningPhase) StartMerge(run);
+    }
+
+    private void DeleteDuplicate(string output, Processing.PartitionOutcome outcome)
+    {
+        try
+        {
+            if (CommitRecorder.DeleteUnrecordedAttempt(output, outcome.PartitionId, outcome.Attempt, jobEnded: false) > 0)
+                _log.Info("deleted the unrecorded part of {0} attempt {1} (another attempt is recorded)", outcome.PartitionId, outcome.Attempt);
+        }
+        catch (IOException e)
+        {
+            _log.Warning("could not delete the unrecorded part of {0} attempt {1}: {2}", outcome.PartitionId, outcome.Attempt, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// A part reported for a job that has ended (a worker frozen past its lease, woken after the merge): Pipeline wrote it
+    /// and no run will read it, so it is deleted, unless the journal recorded that very attempt (a rerun resumes from it)
+    /// or the job running now writes to the same folder.
+    /// </summary>
+    private void DiscardLatePart(PartitionCommitted committed)
+    {
+        if (_history.Find(committed.JobId) is not { IsFinished: true } record) return;
+        var output = record.Spec.Output;
+        if (_active is { } active && JobIdentity.OutputKey(active.Spec.Output) == JobIdentity.OutputKey(output)) return;
+        var (partition, attempt) = (committed.Outcome.PartitionId, committed.Outcome.Attempt);
+        var log = _log;
+        Task.Run(() =>
+        {
+            try
+            {
+                var journal = CommitJournal.Read(new JobPaths(output).JournalFile);
+                if (journal.Exists(e => e.Kind == JournalEntry.Committed && e.PartitionId == partition && e.Attempt == attempt)) return;
+                if (CommitRecorder.DeleteUnrecordedAttempt(output, partition, attempt, jobEnded: true) > 0)
+                    log.Warning("deleted a late part of job {0} ({1}): {2} attempt {3} came after the job ended", record.JobId,
+                        JobStates.Name(record.State), partition, attempt);
+            }
+            catch (IOException e)
+            {
+                log.Warning("could not delete a late part of job {0} ({1} attempt {2}): {3}", record.JobId, partition, attempt, e.Message);
+            }
+        });
+    }
+
+    private void OnPartitionFailed(PartitionFailed failed)
+    {
+        if (_active is not { Phase: RunningPhase running } run || failed.JobId != run.JobId) return;
+        var count = run.Statistics.Failed(failed.PartitionId);
+        _log.Warning("{0} attempt {1} failed on {2} ({3} in a row): {4}", failed.PartitionId, failed.Attempt, failed.Worker, count, failed.Reason);
+        running.Commits.State.Release(failed.Worker, failed.PartitionId);
+        if (count >= _settings.MaxAttemptFailures)
+        {
+            var reason = $"partition {failed.PartitionId} failed {count} times; last error: {failed.Reason}";
+            Finish(run, r => r.Failed(reason, DateTimeOffset.UtcNow));
+            return;
+        }
+        AssignPending();
+    }
+
+    // ---- merge ----
+
+    private void StartMerge(JobRun run)
+    {
+        var merging = run.StartMerging();
+        _history.Update(run.Record);
+        var job = merging.Commits.Job;
+        var commits = merging.Commits.State.Commits.ToList();
+        var (jobId, number) = (run.JobId, run.Run);
+        _log.Info("job {0} (run {1}): every partition is committed; merging {2} parts", jobId, number, commits.Count);
+        // not cancellable: cancel is refused while merging, so the merge never publishes a dataset for a cancelled job
+        Task.Run(() => _services.Merge(job, commits, CancellationToken.None)).ContinueWith(t =>
             t.IsCompletedSuccessfully
-                ? (object)new Merged(t.Result)
-                : new MergeFailed(t.Exception?.GetBaseException().Message ?? "cancelled"), TaskScheduler.Default).PipeTo(Self);
-        ClearCurrentJob();
-    }
-
-    private void ClearCurrentJob()
-    {
-        if (CurrentJobFile() is { } current && File.Exists(current)) File.Delete(current);
-    }
-
-    private void Fail(string reason)
-    {
-        _state = JobStates.Failed;
-        _finishedAt = DateTimeOffset.UtcNow;
-        _error = reason;
-        ClearCurrentJob();
-        if (_job is not null) _services.Release(_job); // the output folder's lock
+                ? (object)new Merged(jobId, number, t.Result)
+                : new MergeFailed(jobId, number, t.Exception?.GetBaseException().Message ?? "cancelled"), TaskScheduler.Default).PipeTo(Self);
         PushStatus();
+    }
+
+    private void OnMerged(Merged merged)
+    {
+        if (Owner<MergingPhase>(merged) is not { } run) return;
+        var commits = run.Commits!;
+        var summary = merged.Summary;
+        // succeeded only with every partition of its own plan committed and its own manifest and _SUCCESS published
+        var problem = !commits.IsComplete ? $"{commits.State.Total - commits.State.Committed} partition(s) are not committed"
+            : PublishedDatasetProblem(commits.Job);
+        if (problem is not null)
+        {
+            Finish(run, r => r.Failed("the merge ended but " + problem, DateTimeOffset.UtcNow));
+            return;
+        }
+        _log.Info("job {0} (run {1}) merged: {2} rows, {3} quarantined, {4} files in {5:F1}s",
+            run.JobId, run.Run, summary.Rows, summary.Quarantined, summary.Files, summary.Seconds);
+        Finish(run, r => r.Succeeded(summary.DatasetDir, DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>Null when the job's folder holds a published dataset whose manifest names this job; else what is wrong.</summary>
+    private static string? PublishedDatasetProblem(PreparedJob job)
+    {
+        var paths = new JobPaths(job.Spec.Output);
+        if (!File.Exists(paths.SuccessFile)) return $"{paths.SuccessFile} does not exist";
+        var manifestPath = Path.Combine(paths.DatasetDir, DatasetMerger.ManifestFile);
+        try
+        {
+            var manifest = DatasetManifest.Parse(File.ReadAllBytes(manifestPath));
+            return manifest.Job == job.JobId ? null : $"{manifestPath} names job {manifest.Job}, not {job.JobId}";
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            return $"{manifestPath} cannot be read: {e.Message}";
+        }
+    }
+
+    private void OnMergeFailed(MergeFailed failed)
+    {
+        if (Owner<MergingPhase>(failed) is not { } run) return;
+        Finish(run, r => r.Failed("merge failed: " + failed.Reason, DateTimeOffset.UtcNow));
+    }
+
+    // ---- status ----
+
+    private JobStatus CurrentStatus()
+    {
+        if (_active is not null) return StatusOf(_active.JobId)!;
+        if (_queue.First is { } next) return StatusOf(next.Value.JobId)!;
+        return _history.Current() is { } record ? StatusOf(record.JobId)! : StatusReport.Idle();
+    }
+
+    private JobStatus? StatusOf(string jobId)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (_active is { } active && active.JobId == jobId) return StatusReport.Live(active, _workers, now, _settings.NoWorkerWarning);
+        if (_history.Find(jobId) is not { } record) return null;
+        // the run that ended last, unless the job was submitted again since (then its record is the queued run)
+        return _last is { } last && last.Is(record.JobId, record.Run)
+            ? StatusReport.Live(last, _workers, now, _settings.NoWorkerWarning)
+            : StatusReport.FromRecord(record, now);
     }
 
     private void PushStatus()
     {
         if (_subscribers.Count == 0) return;
-        var status = BuildStatus();
+        var status = CurrentStatus();
         foreach (var subscriber in _subscribers) subscriber.Tell(status);
-    }
-
-    private JobStatus BuildStatus()
-    {
-        var now = DateTimeOffset.UtcNow;
-        var js = _jobState;
-        long inFlightImages = 0;
-        foreach (var worker in _workers.Values)
-            foreach (var held in worker.Held)
-                if (js is not null && held.JobId == _job?.JobId && !js.IsCommitted(held.PartitionId)) inFlightImages += held.ImagesDone;
-        var done = (js?.ImagesCommitted ?? 0) + inFlightImages;
-        var rate = _rateWindow.Sample(now, done);
-        var total = _job?.Plan.Images ?? 0;
-        double? eta = _state == JobStates.Running && rate > 0 ? (total - done) / rate : null;
-        var workers = _workers.Select(w => new WorkerStatus(w.Key, w.Value.Roles, w.Value.Held.Length, w.Value.ImagesDone,
-            w.Value.ImagesPerSecond, w.Value.LastHeartbeat) { Embedding = w.Value.Embedding, Stages = w.Value.Stages }).OrderBy(w => w.Worker, StringComparer.Ordinal).ToArray();
-        var histograms = _histograms.OrderBy(h => h.Key.Split, StringComparer.Ordinal).ThenBy(h => h.Key.Super, StringComparer.Ordinal)
-            .Select(h => new BoxHistogramSummary(h.Key.Split, h.Key.Super, h.Value.Counts, h.Value.Boxes)).ToArray();
-        return new JobStatus(_job?.JobId, _state, _job?.Spec.Output, js?.Total ?? 0, js?.Committed ?? 0, js?.InFlight ?? 0,
-            js?.Queued ?? 0, total, done, js?.RowsCommitted ?? 0, js?.QuarantinedCommitted ?? 0, rate, eta,
-            _state == JobStates.Idle ? 0 : ((_finishedAt ?? now) - _startedAt).TotalSeconds, _error, _merged?.DatasetDir,
-            new Dictionary<string, int>(_quarantineByKind), histograms, workers);
     }
 }

@@ -141,11 +141,9 @@ public static class PipelineNode
             : config.GetStringList("akka.cluster.seed-nodes").ToArray();
         if (seeds.Length == 0 && Environment.GetEnvironmentVariable("PIPELINE_SEED_NODES") is { Length: > 0 } envSeeds)
             seeds = envSeeds.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries);
-        var coordinatorSettings = new CoordinatorSettings(
-            config.GetTimeSpan("pipeline.coordinator.lease", TimeSpan.FromSeconds(120)),
-            config.GetTimeSpan("pipeline.coordinator.tick", TimeSpan.FromSeconds(1)),
-            config.GetInt("pipeline.coordinator.max-attempt-failures", 3),
-            config.GetString("pipeline.coordinator.state-dir", "") is { Length: > 0 } stateDir ? stateDir : null);
+        // a coordinator on a fixed port keeps its job history by default; a local one (random port) in memory
+        var coordinatorSettings = CoordinatorSettings.FromConfig(config,
+            options.Local ? null : options.Port ?? config.GetInt("akka.remote.dot-netty.tcp.port"));
         var roles = options.Roles;
 
         // closed by default: loopback unless a host is given, and beyond loopback only with TLS or --insecure (NodeEndpoint)

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Pipeline.Jobs;
 using Pipeline.Processing;
 
@@ -8,24 +10,57 @@ public interface IPipelineMessage;
 
 // ---- job control (CLI, HTTP API -> coordinator singleton) ----
 
+/// <summary>The phases of a job run, in order; a run ends succeeded, failed or cancelled. <see cref="Idle"/>: no job at all.</summary>
+[JsonConverter(typeof(SnakeCaseEnumConverter<JobPhase>))]
+public enum JobPhase { Idle, Queued, Planning, Running, Merging, Succeeded, Failed, Cancelled }
+
+/// <summary>Why the coordinator refused a request; the API maps each to its HTTP status.</summary>
+[JsonConverter(typeof(SnakeCaseEnumConverter<RejectionReason>))]
+public enum RejectionReason
+{
+    /// <summary>The job's settings or inputs are wrong (a missing corpus, an unreadable annotation file): fix and resubmit.</summary>
+    Invalid,
+    /// <summary>No job with that id is known to this coordinator.</summary>
+    UnknownJob,
+    /// <summary>The job has already ended; there is nothing to cancel.</summary>
+    Finished,
+    /// <summary>The job is merging its committed parts into the dataset: it is about to succeed and cannot be cancelled.</summary>
+    Merging,
+}
+
+/// <summary>A job to run; the same job (same corpus, output folder, model and settings) submitted again gets the same id.</summary>
 public sealed record SubmitJob(JobSpec Spec) : IPipelineMessage;
 
-public sealed record JobAccepted(string JobId, string Output) : IPipelineMessage;
+/// <summary>The job's id, and whether it waits in the queue or runs; <paramref name="Run"/> counts the coordinator's runs.</summary>
+public sealed record JobAccepted(string JobId, string Output, JobPhase State, int Run) : IPipelineMessage;
 
-public sealed record JobRejected(string Reason) : IPipelineMessage;
+public sealed record JobRejected(string Reason, RejectionReason Kind) : IPipelineMessage;
 
+/// <summary>Cancels a queued, planning or running job; "current" names the job the coordinator runs now.</summary>
 public sealed record CancelJob(string JobId) : IPipelineMessage;
 
+/// <summary>The current job's status: the one running, else the first queued, else the last one that ran.</summary>
 public sealed record GetJobStatus : IPipelineMessage
 {
     public static readonly GetJobStatus Instance = new();
 }
 
-/// <summary>Progress of a job as the coordinator sees it. <see cref="State"/>: idle, planning, running, merging,
-/// succeeded, failed, cancelled.</summary>
+/// <summary>One job's status (any state); answered with <see cref="JobStatus"/> or <see cref="JobRejected"/>.</summary>
+public sealed record GetJob(string JobId) : IPipelineMessage;
+
+/// <summary>Every job the coordinator knows, answered with <see cref="JobList"/>.</summary>
+public sealed record ListJobs : IPipelineMessage
+{
+    public static readonly ListJobs Instance = new();
+}
+
+/// <summary>Jobs in submission order: finished ones, the running one, then the queue.</summary>
+public sealed record JobList(JobStatus[] Jobs) : IPipelineMessage;
+
+/// <summary>Progress of a job as the coordinator sees it.</summary>
 public sealed record JobStatus(
     string? JobId,
-    string State,
+    JobPhase State,
     string? Output,
     int Partitions,
     int Committed,
@@ -44,23 +79,40 @@ public sealed record JobStatus(
     BoxHistogramSummary[] Histograms,
     WorkerStatus[] Workers) : IPipelineMessage
 {
-    public bool IsFinished => State is JobStates.Succeeded or JobStates.Failed or JobStates.Cancelled;
+    public int Run { get; init; }
+    public string? Corpus { get; init; }
+    public DateTimeOffset? SubmittedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+    /// <summary>What holds a running job back, e.g. "waiting for workers"; null when nothing does.</summary>
+    public string? Waiting { get; init; }
+    /// <summary>A problem the user should act on (no worker for more than a minute); null when none.</summary>
+    public string? Warning { get; init; }
+
+    public bool IsFinished => State is JobPhase.Succeeded or JobPhase.Failed or JobPhase.Cancelled;
 }
 
+/// <summary>The phases under the names the commands compare against (<c>status.State == JobStates.Succeeded</c>).</summary>
 public static class JobStates
 {
-    public const string Idle = "idle";
-    public const string Planning = "planning";
-    public const string Running = "running";
-    public const string Merging = "merging";
-    public const string Succeeded = "succeeded";
-    public const string Failed = "failed";
-    public const string Cancelled = "cancelled";
+    public const JobPhase Idle = JobPhase.Idle;
+    public const JobPhase Queued = JobPhase.Queued;
+    public const JobPhase Planning = JobPhase.Planning;
+    public const JobPhase Running = JobPhase.Running;
+    public const JobPhase Merging = JobPhase.Merging;
+    public const JobPhase Succeeded = JobPhase.Succeeded;
+    public const JobPhase Failed = JobPhase.Failed;
+    public const JobPhase Cancelled = JobPhase.Cancelled;
+
+    /// <summary>The phase as the API and metrics spell it ("running").</summary>
+    public static string Name(JobPhase phase) => JsonNamingPolicy.SnakeCaseLower.ConvertName(phase.ToString());
 }
 
 /// <summary>The merged box-size histogram of one (split, super-class) so far.</summary>
 public sealed record BoxHistogramSummary(string Split, string Supercategory, long[] Counts, long Boxes);
 
+/// <summary>A worker as one job sees it: <see cref="Partitions"/> it holds and <see cref="ImagesDone"/> for that job
+/// (committed plus in flight); <see cref="ImagesPerSecond"/> is the worker's own pace.</summary>
 public sealed record WorkerStatus(
     string Worker,
     string[] Roles,
@@ -106,7 +158,7 @@ public sealed record HeldPartition(string JobId, string PartitionId, int Attempt
 /// <summary>A written part, reported until acknowledged (at-least-once; the coordinator deduplicates).</summary>
 public sealed record PartitionCommitted(string JobId, PartitionOutcome Outcome) : IPipelineMessage;
 
-public sealed record CommitAck(string JobId, string PartitionId, int Attempt, string Verdict) : IPipelineMessage;
+public sealed record CommitAck(string JobId, string PartitionId, int Attempt, CommitVerdict Verdict) : IPipelineMessage;
 
 /// <summary>An attempt that could not produce a part (e.g. the output disk is full); the partition is re-queued.</summary>
 public sealed record PartitionFailed(string JobId, string PartitionId, int Attempt, string Worker, string Reason) : IPipelineMessage;

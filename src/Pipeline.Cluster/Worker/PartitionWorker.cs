@@ -183,6 +183,6 @@ public sealed class PartitionWorker : ReceiveActor, IWithTimers
         var key = $"{ack.JobId}/{ack.PartitionId}#{ack.Attempt}";
         if (!_unacked.Remove(key)) return;
         // a duplicate's part is never read by the merge (another attempt's part is the recorded one)
-        if (ack.Verdict is "duplicate" or "invalid") _log.Info("{0} was not recorded ({1})", key, ack.Verdict);
+        if (ack.Verdict is CommitVerdict.Duplicate or CommitVerdict.Invalid) _log.Info("{0} was not recorded ({1})", key, ack.Verdict);
     }
 }

@@ -26,6 +26,9 @@ public sealed record MergeSummary(string DatasetDir, int Files, long Rows, long 
 /// </summary>
 public interface IJobServices
 {
+    /// <summary>Checks a job's settings and computes its id without planning it (a queued job is answered with its id).</summary>
+    string Identify(JobSpec spec);
+
     /// <summary>Computes the job id and plans it, or loads the plan already written for the same job id.</summary>
     PreparedJob Prepare(JobSpec spec, CancellationToken cancellation);
 

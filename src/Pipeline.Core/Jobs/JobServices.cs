@@ -88,14 +88,19 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
         return path is null ? NoModel : _modelHashes.GetOrAdd(path, ModelIdentity.Sha256);
     }
 
-    public PreparedJob Prepare(JobSpec spec, CancellationToken cancellation)
+    public string Identify(JobSpec spec)
     {
         Validate(spec);
+        return JobIdentity.Compute(spec, JobIdentity.CorpusFingerprint(spec.Corpus), ModelSha(spec));
+    }
+
+    public PreparedJob Prepare(JobSpec spec, CancellationToken cancellation)
+    {
+        var jobId = Identify(spec);
         var paths = new JobPaths(spec.Output);
         // read-only checks first: nothing is written or deleted before the job is valid and the folder is owned
         OutputFolder.CheckOwnership(paths.Output, spec.AllowNonEmptyOut);
         var modelSha = ModelSha(spec);
-        var jobId = JobIdentity.Compute(spec, JobIdentity.CorpusFingerprint(spec.Corpus), modelSha);
         cancellation.ThrowIfCancellationRequested();
         var owned = TakeOutput(paths.Output, jobId, cancellation);
         try

@@ -44,6 +44,12 @@ public sealed record JobSpec
 
     public string ToJson() => JsonSerializer.Serialize(this, JobJson.Options);
 
+    // by value, arrays included: the same job submitted twice is equal (a record compares the Splits array by reference)
+    public bool Equals(JobSpec? other) =>
+        other is not null && (ReferenceEquals(this, other) || string.Equals(ToJson(), other.ToJson(), StringComparison.Ordinal));
+
+    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToJson());
+
     public static JobSpec FromJson(string json, string source)
     {
         try
@@ -58,15 +64,19 @@ public sealed record JobSpec
     }
 }
 
-/// <summary>Identity of a job: a hash of its inputs, model and preprocessing settings (DESIGN.md "Resume").</summary>
+/// <summary>Identity of a job: a hash of its inputs, output folder, model and preprocessing settings.</summary>
 public static class JobIdentity
 {
-    /// <summary>16 hex digits of sha256(corpus fingerprint, model sha256, settings).</summary>
+    /// <summary>16 hex digits of sha256(corpus fingerprint, output folder, model sha256, settings): the same corpus sent to
+    /// another folder is another job.</summary>
     public static string Compute(JobSpec spec, string corpusFingerprint, string modelSha256)
     {
-        var text = $"corpus={corpusFingerprint};model-sha256={modelSha256};{spec.SettingsFingerprint()}";
+        var text = $"corpus={corpusFingerprint};output={OutputKey(spec.Output)};model-sha256={modelSha256};{spec.SettingsFingerprint()}";
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }
+
+    /// <summary>The output folder as one string per folder: absolute, without a trailing separator.</summary>
+    public static string OutputKey(string output) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(output));
 
     /// <summary>sha256 over the names, sizes and contents of the corpus's annotation files (not the JPEGs).</summary>
     public static string CorpusFingerprint(string corpusRoot)
@@ -88,6 +98,10 @@ public static class JobIdentity
     private static readonly string[] CorpusFiles =
         ["train2017.json", "val2017.json", "test2017.json", "train_2017_bboxes.json", "val_2017_bboxes.json"];
 }
+
+/// <summary>An enum as a snake_case JSON string ("merging", not 3), on the wire and at the HTTP edge alike.</summary>
+public sealed class SnakeCaseEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(JsonNamingPolicy.SnakeCaseLower)
+    where TEnum : struct, Enum;
 
 public static class JobJson
 {

@@ -7,6 +7,9 @@ public enum PartitionStatus { Queued, Leased, Committed }
 /// <summary>An attempt handed to a worker: it holds the partition until <see cref="Expires"/> unless renewed.</summary>
 public sealed record Lease(string PartitionId, int Attempt, string Worker, DateTimeOffset Expires);
 
+/// <summary>The coordinator's answer to a commit: recorded, a later copy of a recorded partition, not of a job or partition
+/// it runs, or a part that does not match its plan or its own checksum.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(SnakeCaseEnumConverter<CommitVerdict>))]
 public enum CommitVerdict { Accepted, Duplicate, Unknown, Invalid }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Pipeline.Cluster.Protocol;
 using System.Net;
 using System.Text.Json;
 
@@ -19,7 +20,7 @@ public sealed class CancelTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("cancelled", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("state").GetString());
         var after = await node.JobAsync("/jobs/" + id);
-        Assert.Equal("cancelled", after.State);
+        Assert.Equal(JobPhase.Cancelled, after.State);
         Assert.Equal("cancelled by request", after.Error);
         Assert.True(after.Finished);
     }
@@ -33,7 +34,7 @@ public sealed class CancelTests
 
         using var response = await node.Client.SendAsync(node.Request(HttpMethod.Delete, "/jobs/" + id, token: null));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal("running", (await node.JobAsync()).State);
+        Assert.Equal(JobPhase.Running, (await node.JobAsync()).State);
     }
 
     [Fact]

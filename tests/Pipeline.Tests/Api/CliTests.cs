@@ -1,3 +1,4 @@
+using Pipeline.Cluster.Protocol;
 using System.Diagnostics;
 using Pipeline.Cli.Commands;
 using Pipeline.Cluster.Api;
@@ -88,7 +89,7 @@ public sealed class CliTests
     [Fact]
     public void Plain_lines_show_job_workers_quarantine_and_error()
     {
-        var view = new JobView("0123456789abcdef", "failed", true, "/out", new PartitionCounts(10, 4, 1, 5), 10_000, 4_500, 0.45,
+        var view = new JobView("0123456789abcdef", JobPhase.Failed, true, "/out", new PartitionCounts(10, 4, 1, 5), 10_000, 4_500, 0.45,
             4_400, 100, 12.5, null, 125, "partition val-Aves-00003 failed 3 times; last error: disk full", null,
             new Dictionary<string, int> { ["truncated-jpeg"] = 60, ["decode"] = 40 }, [],
             [new WorkerView("gpu-1", ["worker", "gpu"], 1, 4_500, 12.5, DateTimeOffset.UnixEpoch, 0.4)]);

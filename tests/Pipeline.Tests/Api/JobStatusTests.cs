@@ -1,3 +1,4 @@
+using Pipeline.Cluster.Protocol;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -16,7 +17,7 @@ public sealed class JobStatusTests
         await node.WaitReadyAsync();
         var id = await node.SubmitAsync();
 
-        var running = await node.WaitForAsync(j => j.State == "running" && j.ImagesDone > 0 && j.ImagesDone < j.Images,
+        var running = await node.WaitForAsync(j => j.State == JobPhase.Running && j.ImagesDone > 0 && j.ImagesDone < j.Images,
             TimeSpan.FromSeconds(20), "a partly done job");
         var later = await node.WaitForAsync(j => j.ImagesDone > running.ImagesDone, TimeSpan.FromSeconds(20), "progress");
         var done = await node.WaitForAsync(j => j.Finished, TimeSpan.FromSeconds(30), "the end of the job");
@@ -26,7 +27,7 @@ public sealed class JobStatusTests
         Assert.Equal(6, running.Partitions.Total);
         Assert.Equal(running.Partitions.Total, running.Partitions.Committed + running.Partitions.InFlight + running.Partitions.Queued);
         Assert.True(later.Progress > running.Progress);
-        Assert.Equal("succeeded", done.State);
+        Assert.Equal(JobPhase.Succeeded, done.State);
         Assert.Equal(6, done.Partitions.Committed);
         Assert.Equal(120, done.ImagesDone);
         Assert.Equal(1.0, done.Progress);

@@ -17,10 +17,18 @@ public sealed class PacedJobServices(int partitions, int imagesPerPartition, Tim
 
     public long TotalImages => (long)partitions * imagesPerPartition;
 
-    public PreparedJob Prepare(JobSpec spec, CancellationToken cancellation)
+    /// <summary>How long the merge takes (a test cancels or resubmits during it).</summary>
+    public TimeSpan MergeTime { get; init; }
+
+    public string Identify(JobSpec spec)
     {
         if (!Directory.Exists(spec.Corpus)) throw new DirectoryNotFoundException($"corpus folder {spec.Corpus} does not exist");
-        var jobId = JobIdentity.Compute(spec, spec.Corpus, "paced");
+        return JobIdentity.Compute(spec, spec.Corpus, "paced");
+    }
+
+    public PreparedJob Prepare(JobSpec spec, CancellationToken cancellation)
+    {
+        var jobId = Identify(spec);
         var infos = new PartitionInfo[partitions];
         for (var i = 0; i < partitions; i++)
         {
@@ -63,15 +71,20 @@ public sealed class PacedJobServices(int partitions, int imagesPerPartition, Tim
 
     public MergeSummary Merge(PreparedJob job, IReadOnlyList<PartitionOutcome> commits, CancellationToken cancellation)
     {
+        if (MergeTime > TimeSpan.Zero) Thread.Sleep(MergeTime);
         var paths = new JobPaths(job.Spec.Output);
         Directory.CreateDirectory(paths.DatasetDir);
-        File.WriteAllText(paths.SuccessFile, "");
         long rows = 0, quarantined = 0;
         foreach (var commit in commits)
         {
             rows += commit.Rows;
             quarantined += commit.Quarantined;
         }
+        // the manifest names the job, as the real merge's does: the coordinator checks it before it says succeeded
+        var manifest = new DatasetManifest(DatasetManifest.CurrentFormatVersion, job.JobId, "paced", null, DateTimeOffset.UtcNow,
+            new ManifestTotals(job.Plan.Images, rows, quarantined), [], []);
+        File.WriteAllBytes(Path.Combine(paths.DatasetDir, DatasetMerger.ManifestFile), manifest.ToJsonUtf8());
+        File.WriteAllText(paths.SuccessFile, "");
         return new MergeSummary(paths.DatasetDir, commits.Count, rows, quarantined, 0.01);
     }
 

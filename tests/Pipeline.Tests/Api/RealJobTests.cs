@@ -1,3 +1,4 @@
+using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
 using Pipeline.Synth;
 
@@ -16,7 +17,7 @@ public sealed class RealJobTests
         var id = await node.SubmitAsync(node.Spec() with { PartitionSize = 50 });
         var done = await node.WaitForAsync(j => j.Finished, TimeSpan.FromSeconds(60), "the end of the real job");
 
-        Assert.True(done.State == "succeeded", done.Error);
+        Assert.True(done.State == JobPhase.Succeeded, done.Error);
         Assert.Equal(id, done.JobId);
         Assert.Equal(corpus.TrainImages + corpus.ValImages, done.Images);
         Assert.Equal(done.Images, done.Rows + done.Quarantined);

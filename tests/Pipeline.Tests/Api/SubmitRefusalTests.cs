@@ -1,3 +1,4 @@
+using Pipeline.Cluster.Protocol;
 using System.Net;
 using System.Text.Json;
 using Pipeline.Cluster.Api;
@@ -33,7 +34,7 @@ public sealed class SubmitRefusalTests(RefusingNodeFixture fixture) : IClassFixt
     private async Task AssertNoJobStarted()
     {
         var current = await _node.JobAsync();
-        Assert.Equal("idle", current.State);
+        Assert.Equal(JobPhase.Idle, current.State);
         Assert.Null(current.JobId);
     }
 

@@ -1,9 +1,10 @@
+using Pipeline.Cluster.Protocol;
 using System.Net;
 using System.Text.Json;
 
 namespace Pipeline.Tests.Api;
 
-/// <summary>POST /jobs that reach the coordinator: accepted, refused while busy, rejected at planning. A node per test.</summary>
+/// <summary>POST /jobs that reach the coordinator: accepted, queued behind another, the same job's id again, rejected. A node per test.</summary>
 public sealed class SubmitTests : IAsyncLifetime
 {
     private ApiTestNode _node = null!;
@@ -38,13 +39,36 @@ public sealed class SubmitTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Submit_of_another_job_while_one_runs_is_a_409()
+    public async Task Submit_of_another_job_while_one_runs_is_queued_with_202_and_its_id()
     {
-        await _node.SubmitAsync();
+        var first = await _node.SubmitAsync();
         var other = _node.Spec() with { Splits = ["val"] };
         var (status, body, _) = await SendAsync(_node.Request(HttpMethod.Post, "/jobs", other.ToJson()));
-        Assert.Equal(HttpStatusCode.Conflict, status);
-        Assert.Contains("busy", body.GetProperty("detail").GetString());
+        Assert.True(status == HttpStatusCode.Accepted, body.GetRawText());
+        Assert.Equal("queued", body.GetProperty("state").GetString());
+        var second = body.GetProperty("job_id").GetString()!;
+        Assert.NotEqual(first, second);
+        Assert.Equal(JobPhase.Queued, (await _node.JobAsync("/jobs/" + second)).State);
+    }
+
+    [Fact]
+    public async Task Submit_of_the_same_job_while_it_runs_answers_its_id()
+    {
+        var first = await _node.SubmitAsync();
+        // a new JobSpec with an equal (not the same) splits array: the same job
+        var again = _node.Spec() with { Splits = ["train", "val"] };
+        var (status, body, _) = await SendAsync(_node.Request(HttpMethod.Post, "/jobs", again.ToJson()));
+        Assert.True(status == HttpStatusCode.Accepted, body.GetRawText());
+        Assert.Equal(first, body.GetProperty("job_id").GetString());
+        Assert.NotEqual("queued", body.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task The_same_corpus_to_another_folder_is_another_job()
+    {
+        var first = await _node.SubmitAsync();
+        var second = await _node.SubmitAsync(_node.Spec() with { Output = _node.Output + "-other" });
+        Assert.NotEqual(first, second);
     }
 
     [Fact]
