@@ -46,7 +46,9 @@ public sealed class JobManager : ReceiveActor, IWithTimers
             $"job {get.JobId} is not known to this coordinator " +
             (_history.All.Count == 0 ? "(it has no job)" : $"(it knows {_history.All.Count} job(s): GET /jobs lists them)"),
             RejectionReason.UnknownJob)));
-        Receive<ListJobs>(_ => Sender.Tell(new JobList(_history.All.Select(r => StatusOf(r.JobId)!).ToArray())));
+        // the list stays small on the wire: workers and histograms only in the job that runs now
+        Receive<ListJobs>(_ => Sender.Tell(new JobList(_history.All.Select(r => StatusOf(r.JobId)!)
+            .Select(s => s.JobId == _active?.JobId ? s : s with { Workers = [], Histograms = [] }).ToArray())));
         Receive<SubscribeStatus>(_ =>
         {
             _subscribers.Add(Sender);
@@ -559,7 +561,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
     {
         if (_active is not null) return StatusOf(_active.JobId)!;
         if (_queue.First is { } next) return StatusOf(next.Value.JobId)!;
-        return _history.Current() is { } record ? StatusOf(record.JobId)! : StatusReport.Idle();
+        return _history.Current() is { } record ? StatusOf(record.JobId)! : StatusReport.Idle(_workers);
     }
 
     private JobStatus? StatusOf(string jobId)
@@ -570,7 +572,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         // the run that ended last, unless the job was submitted again since (then its record is the queued run)
         return _last is { } last && last.Is(record.JobId, record.Run)
             ? StatusReport.Live(last, _workers, now, _settings.NoWorkerWarning)
-            : StatusReport.FromRecord(record, now);
+            : StatusReport.FromRecord(record, _workers, now);
     }
 
     private void PushStatus()

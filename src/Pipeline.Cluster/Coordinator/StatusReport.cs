@@ -6,13 +6,15 @@ namespace Pipeline.Cluster.Coordinator;
 /// <summary>Builds the <see cref="JobStatus"/> the API, the CLI and the metrics read: live for a run, from the record for history.</summary>
 public static class StatusReport
 {
-    public static JobStatus Idle() =>
-        new(null, JobPhase.Idle, null, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, 0, null, null, [], [], []);
+    /// <summary>No job at all; the workers the coordinator hears from are listed still.</summary>
+    public static JobStatus Idle(WorkerRegistry workers) =>
+        new(null, JobPhase.Idle, null, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, 0, null, null, [], [], workers.Status(null, NothingInFlight));
 
-    /// <summary>A job the coordinator only remembers (queued, or finished before the last run).</summary>
-    public static JobStatus FromRecord(JobRecord r, DateTimeOffset now) =>
+    /// <summary>A job the coordinator only remembers (queued, or ended): every worker, with what it committed for this job.</summary>
+    public static JobStatus FromRecord(JobRecord r, WorkerRegistry workers, DateTimeOffset now) =>
         new(r.JobId, r.State, r.Spec.Output, r.Partitions, r.Committed, 0, r.Partitions - r.Committed, r.Images,
-            r.Rows + r.Quarantined, r.Rows, r.Quarantined, 0, null, Elapsed(r, now), r.Error, r.Dataset, [], [], [])
+            r.Rows + r.Quarantined, r.Rows, r.Quarantined, 0, null, Elapsed(r, now), r.Error, r.Dataset, [], [],
+            workers.Status(r.JobId, NothingInFlight))
         {
             Run = r.Run, Corpus = r.Spec.Corpus, SubmittedAt = r.SubmittedAt, StartedAt = r.StartedAt, FinishedAt = r.FinishedAt,
         };
@@ -25,7 +27,7 @@ public static class StatusReport
         if (commits is null)
         {
             // planning, or ended: the record has the counts; the statistics stay for the last run's histograms
-            return FromRecord(r, now) with
+            return FromRecord(r, workers, now) with
             {
                 QuarantineByKind = run.Statistics.QuarantineByKind,
                 Histograms = run.Statistics.Histograms(),
@@ -55,6 +57,9 @@ public static class StatusReport
         string.Format(CultureInfo.InvariantCulture,
             "no worker has joined this coordinator for {0:0} s: start workers whose --seed is this coordinator's address, " +
             "and check that they print the same cluster address", waited.TotalSeconds);
+
+    // a job that does not run has no partition in flight: held attempts of it are not its progress
+    private static bool NothingInFlight(string partitionId) => true;
 
     private static double Elapsed(JobRecord r, DateTimeOffset now) =>
         r.StartedAt is { } started ? Math.Max(0, ((r.FinishedAt ?? now) - started).TotalSeconds) : 0;

@@ -49,6 +49,45 @@ public class MessageSerializerTests : IDisposable
     }
 
     [Fact]
+    public void Job_control_messages_round_trip_with_their_enums_as_strings()
+    {
+        var status = new JobStatus("j", JobPhase.Merging, "/data/out", 4, 4, 0, 0, 40, 40, 38, 2, 1.5, null, 12, null, null,
+            new Dictionary<string, int> { ["truncated-jpeg"] = 2 }, [new BoxHistogramSummary("train", "Aves", [1, 2], 3)],
+            [new WorkerStatus("w1", ["worker"], 1, 20, 2.5, DateTimeOffset.UnixEpoch)])
+        {
+            Run = 3, Corpus = "/data/corpus", SubmittedAt = DateTimeOffset.UnixEpoch, StartedAt = DateTimeOffset.UnixEpoch,
+            Waiting = "waiting for workers", Warning = "no worker",
+        };
+        object[] messages =
+        [
+            new JobAccepted("j", "/data/out", JobPhase.Queued, 2),
+            new JobRejected("job j is merging", RejectionReason.Merging),
+            new CancelJob("j"),
+            new GetJob("j"),
+            ListJobs.Instance,
+            new JobList([status]),
+            status,
+            new CommitAck("j", "p", 1, CommitVerdict.Duplicate),
+        ];
+        var serialization = _system.Serialization;
+        foreach (var message in messages)
+        {
+            var serializer = serialization.FindSerializerFor(message);
+            Assert.IsType<PipelineMessageSerializer>(serializer);
+            var bytes = serializer.ToBinary(message);
+            var back = serialization.Deserialize(bytes, serializer.Identifier, ((Akka.Serialization.SerializerWithStringManifest)serializer).Manifest(message));
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(message, message.GetType()),
+                System.Text.Json.JsonSerializer.Serialize(back, back.GetType()));
+        }
+        var json = System.Text.Encoding.UTF8.GetString(serialization.FindSerializerFor(status).ToBinary(status));
+        Assert.Contains("\"state\":\"merging\"", json);
+        Assert.Contains("\"verdict\":\"duplicate\"", System.Text.Encoding.UTF8.GetString(
+            serialization.FindSerializerFor(messages[^1]).ToBinary(messages[^1])));
+        Assert.Contains("\"kind\":\"merging\"", System.Text.Encoding.UTF8.GetString(
+            serialization.FindSerializerFor(messages[1]).ToBinary(messages[1])));
+    }
+
+    [Fact]
     public void Unknown_manifest_is_a_serialization_error()
     {
         var serializer = new PipelineMessageSerializer((ExtendedActorSystem)_system);
