@@ -4,11 +4,12 @@ using Pipeline.Corpus;
 using Pipeline.Jobs;
 using Pipeline.Synth;
 using Pipeline.Tests.Reliability;
+using Xunit.Abstractions;
 using static Pipeline.Tests.Cluster.ClusterTestSupport;
 
 namespace Pipeline.Tests.Jobs;
 
-/// <summary>A few hundred small real JPEGs: a ResNet-18 job of about half a minute on 2 cores, long enough to interrupt.</summary>
+/// <summary>A few hundred small real JPEGs; its val split alone is a ResNet-18 job of seconds, long enough to interrupt.</summary>
 public sealed class RunCorpusFixture : IDisposable
 {
     public RunCorpusFixture()
@@ -16,10 +17,12 @@ public sealed class RunCorpusFixture : IDisposable
         Root = Directory.CreateTempSubdirectory("pipeline-run-corpus-").FullName;
         CorpusGenerator.Generate(new SynthOptions(Root, Scale: 0.0005, MaxSide: 64) { MinTrainImagesPerClass = 4 });
         Images = new CorpusReader(Root).ReadImages([Splits.Train, Splits.Val]).LongCount();
+        ValImages = new CorpusReader(Root).ReadImages([Splits.Val]).LongCount();
     }
 
     public string Root { get; }
     public long Images { get; }
+    public long ValImages { get; }
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }
@@ -31,7 +34,7 @@ public sealed class RunCorpusFixture : IDisposable
 /// </summary>
 [Trait("Category", "Processes")]
 [Collection(ProcessFaultsCollection.Name)]
-public sealed class OutputFolderRunTests(RunCorpusFixture corpus) : IClassFixture<RunCorpusFixture>, IDisposable
+public sealed class OutputFolderRunTests(RunCorpusFixture corpus, ITestOutputHelper output) : IClassFixture<RunCorpusFixture>, IDisposable
 {
     private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(3);
     private readonly string _work = Directory.CreateTempSubdirectory("pipeline-outdir-").FullName;
@@ -45,10 +48,14 @@ public sealed class OutputFolderRunTests(RunCorpusFixture corpus) : IClassFixtur
         Directory.Delete(_work, recursive: true);
     }
 
-    /// <summary>`pipeline run` on the fixture corpus into <see cref="Out"/>; the real ResNet-18 unless told otherwise.</summary>
+    /// <summary>
+    /// `pipeline run` on the fixture corpus into <see cref="Out"/>: the real ResNet-18 on the val split (small partitions,
+    /// so there is time to interrupt it), or with <c>--model none</c> on train and val.
+    /// </summary>
     private PipelineProcess Run(string name, params string[] extra)
     {
-        string[] args = ["run", "--corpus", corpus.Root, "--out", Out, "--partition-size", "16", "--batch", "8", "--threads", "1", .. extra];
+        string[] job = extra.Contains("none") ? extra.Contains("--partition-size") ? [] : ["--partition-size", "16"] : ["--splits", "val", "--partition-size", "6"];
+        string[] args = ["run", "--corpus", corpus.Root, "--out", Out, "--batch", "8", "--threads", "1", .. job, .. extra];
         var process = new PipelineProcess(name, args);
         _processes.Add(process);
         return process;
@@ -71,13 +78,15 @@ public sealed class OutputFolderRunTests(RunCorpusFixture corpus) : IClassFixtur
     private static List<JournalEntry> Commits(string output) =>
         Journal(output).Where(e => e.Kind == JournalEntry.Committed).ToList();
 
-    private void AssertEveryImageOnce()
+    /// <summary>DuckDB reads every image of the job's splits exactly once: count = count distinct = corpus.</summary>
+    private void AssertEveryImageOnce(bool valOnly = false)
     {
         var dataset = Path.Combine(Out, "dataset");
         Assert.True(File.Exists(Path.Combine(dataset, "_SUCCESS")), "no _SUCCESS");
         var (rows, distinct) = CountImages(dataset);
-        Assert.Equal(corpus.Images, rows);
-        Assert.Equal(corpus.Images, distinct);
+        var expected = valOnly ? corpus.ValImages : corpus.Images;
+        Assert.Equal(expected, rows);
+        Assert.Equal(expected, distinct);
     }
 
     [Fact]
@@ -94,14 +103,15 @@ public sealed class OutputFolderRunTests(RunCorpusFixture corpus) : IClassFixtur
         Assert.Contains($"pid {first.Id}", second.Output);
         Assert.Contains($"host {Environment.MachineName}", second.Output);
         Assert.True(refusedAfter < TimeSpan.FromSeconds(20), $"refused only after {refusedAfter}");
+        output.WriteLine($"second run refused after {refusedAfter.TotalSeconds:F1} s (process start included)");
 
         Assert.True(await ExitAsync(first) == 0, first.Tail());
-        AssertEveryImageOnce();
+        AssertEveryImageOnce(valOnly: true);
         Assert.False(File.Exists(new JobPaths(Out).LockFile), "the lock outlived its job");
 
         var rerun = Run("rerun");
         Assert.True(await ExitAsync(rerun) == 0, rerun.Tail());
-        AssertEveryImageOnce();
+        AssertEveryImageOnce(valOnly: true);
     }
 
     [Fact]
@@ -118,7 +128,7 @@ public sealed class OutputFolderRunTests(RunCorpusFixture corpus) : IClassFixtur
 
         var rerun = Run("rerun");
         Assert.True(await ExitAsync(rerun) == 0, rerun.Tail());
-        AssertEveryImageOnce();
+        AssertEveryImageOnce(valOnly: true);
         // the killed run's commits were kept, not redone
         var commits = Commits(Out);
         Assert.All(committedBefore, c => Assert.Single(commits, e => e.PartitionId == c.PartitionId));
@@ -209,6 +219,7 @@ public sealed class OutputFolderRunTests(RunCorpusFixture corpus) : IClassFixtur
         Assert.Equal(130, await ExitAsync(run, TimeSpan.FromSeconds(30)));
         var stoppedIn = clock.Elapsed;
         Assert.True(stoppedIn < TimeSpan.FromSeconds(12), $"stopped only after {stoppedIn}");
+        output.WriteLine($"SIGINT: exit 130 after {stoppedIn.TotalSeconds:F1} s; {run.Output.Split('\n').First(l => l.StartsWith("Stopped:"))}");
         Assert.Matches(@"Stopped: \d+ of \d+ partitions committed", run.Output);
         Assert.Contains("Run the same command again to resume", run.Output);
         Assert.False(File.Exists(new JobPaths(Out).LockFile), "Ctrl-C left the lock behind");
@@ -219,13 +230,14 @@ public sealed class OutputFolderRunTests(RunCorpusFixture corpus) : IClassFixtur
 
         var rerun = Run("rerun");
         Assert.True(await ExitAsync(rerun) == 0, rerun.Tail());
-        AssertEveryImageOnce();
+        AssertEveryImageOnce(valOnly: true);
         var after = Commits(Out);
         // the deleted part was done again under a new attempt; every other kept commit stayed as it was
         Assert.Contains(after, c => c.PartitionId == deleted.PartitionId && c.Attempt > deleted.Attempt);
         foreach (var kept in before.Skip(1))
             Assert.Contains(after, c => c.PartitionId == kept.PartitionId && c.Attempt == kept.Attempt);
         Assert.Equal(after.Count, after.Select(c => c.PartitionId).Distinct().Count());
+        output.WriteLine($"{corpus.ValImages} images; {before.Count} commits kept, 1 part deleted; rerun committed {after.Count - before.Count + 1} partitions");
     }
 
     [Fact]
@@ -237,6 +249,7 @@ public sealed class OutputFolderRunTests(RunCorpusFixture corpus) : IClassFixtur
         terminated.Terminate();
         Assert.Equal(143, await ExitAsync(terminated, TimeSpan.FromSeconds(30)));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(12), $"stopped only after {clock.Elapsed}");
+        output.WriteLine($"SIGTERM: exit 143 after {clock.Elapsed.TotalSeconds:F1} s");
         Assert.Matches(@"Stopped: \d+ of \d+ partitions committed", terminated.Output);
 
         var twice = Run("twice");
@@ -247,10 +260,11 @@ public sealed class OutputFolderRunTests(RunCorpusFixture corpus) : IClassFixtur
         twice.Interrupt();
         Assert.Equal(130, await ExitAsync(twice, TimeSpan.FromSeconds(30)));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"a second Ctrl-C took {clock.Elapsed}");
+        output.WriteLine($"Ctrl-C twice: exit 130 after {clock.Elapsed.TotalSeconds:F1} s");
 
         var rerun = Run("rerun");
         Assert.True(await ExitAsync(rerun) == 0, rerun.Tail());
-        AssertEveryImageOnce();
+        AssertEveryImageOnce(valOnly: true);
     }
 
     [Fact]
