@@ -34,7 +34,7 @@ public sealed record NodeEndpoint(string BindHostname, string PublicHostname, in
     /// <summary>What the node says at start about who can reach its cluster port.</summary>
     public string Describe() => OpenWithoutTls
         ? $"INSECURE: the cluster port {BindHostname}:{Port} is open without TLS (--insecure): any process that reaches it can join " +
-          "the cluster and run jobs, whatever the API token; set up TLS with `pipeline tls init --out DIR` (README, \"A closed cluster\")"
+          "the cluster and run jobs, whatever the API token; set up TLS with `pipeline tls init --out DIR` (README, \"Across machines: a closed cluster\")"
         : LoopbackOnly
             ? $"cluster port bound to {BindHostname}:{Port} (loopback only: no other machine can reach it; to open it give --hostname " +
               "and a TLS certificate, see `pipeline tls init`)"
@@ -59,7 +59,7 @@ public static class NodeEndpoints
             throw new InvalidDataException(
                 $"refusing to open the cluster port on {bind} without TLS: anyone who reaches it could join the cluster and run jobs. " +
                 "Make a certificate with `pipeline tls init --out DIR`, then start every node with PIPELINE_TLS_CERT=DIR/node.pfx " +
-                "PIPELINE_TLS_CERT_PASSWORD_FILE=DIR/password PIPELINE_TLS_CA=DIR/ca.crt (README, \"A closed cluster\"); " +
+                "PIPELINE_TLS_CERT_PASSWORD_FILE=DIR/password PIPELINE_TLS_CA=DIR/ca.crt (README, \"Across machines: a closed cluster\"); " +
                 "or leave out --hostname to stay on loopback, or pass --insecure on a network you trust");
         var advertised = string.IsNullOrWhiteSpace(publicHostname) ? null : publicHostname.Trim();
         if (advertised is not null && IsWildcard(advertised))

@@ -74,7 +74,7 @@ public sealed partial class SecretsTests(SmallCorpusFixture corpus) : IClassFixt
         var error = Assert.Throws<InvalidDataException>(() =>
             new RemoteOptions().WithTls(ShippedTlsConf(), Environment([])));
 
-        Assert.Matches("/etc/pipeline/tls/(password|cluster.pfx) does not exist", error.Message);
+        Assert.Matches("/etc/pipeline/tls/(password|node.pfx) does not exist", error.Message);
     }
 
     [Fact]
