@@ -56,7 +56,7 @@ public sealed record JobSpec
     }
 }
 
-/// <summary>Identity of a job: a hash of its inputs, model and preprocessing settings (DESIGN.md "Resume").</summary>
+/// <summary>Identity of a job: a hash of its inputs, model and preprocessing settings (docs/architecture.md, "Contracts").</summary>
 public static class JobIdentity
 {
     /// <summary>16 hex digits of sha256(corpus fingerprint, model sha256, settings).</summary>
