@@ -102,6 +102,11 @@ async function main(args) {
       continue;
     }
     const Model = model[object.kind];
+    // kustomize wraps long base64 onto several lines (the docs' 64-character token: two); the API server's decoder (Go's
+    // encoding/base64) ignores line breaks, the schema's "byte" format does not: judge the value as the server reads it
+    const base64Field = { Secret: "data", ConfigMap: "binaryData" }[object.kind];
+    for (const [key, value] of Object.entries((base64Field && object[base64Field]) ?? {}))
+      if (typeof value === "string") object[base64Field][key] = value.replace(/[\r\n]/g, "");
     try {
       new Model(object).validate();
     } catch (e) {

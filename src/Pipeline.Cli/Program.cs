@@ -48,12 +48,22 @@ app.Configure(config =>
             .WithExample("tls", "init", "--out", "tls");
     });
     config.AddCommand<ReportCommand>("report").WithDescription("A self-contained HTML report of a dataset: Tables 1-4, Figures 2 and 4, sizes, quarantine.").WithExample("report", "--dataset", "out/dataset");
+    config.AddCommand<SqlCommand>("sql")
+        .WithDescription("Run one DuckDB SQL query (in process) over the dataset's Parquet files; prints a table, CSV or JSON lines.")
+        .WithExample("sql", "SELECT split, supercategory, count(*) AS images FROM read_parquet('out/dataset/images/**/*.parquet', hive_partitioning=true) GROUP BY ALL ORDER BY ALL");
+    config.AddCommand<ExportCommand>("export")
+        .WithDescription("Write a finished dataset as WebDataset tar shards (JPEG, JSON labels and boxes, .npy embedding per image) with a manifest.")
+        .WithExample("export", "--format", "webdataset", "--dataset", "out/dataset", "--out", "shards", "--shard-size", "256");
     config.AddCommand<ProbeCommand>("probe").WithDescription("A linear probe on the embeddings: train on train, top-1/top-5 on val (Tables 3 and 4).").WithExample("probe", "--dataset", "out/dataset");
 });
 
 try
 {
     CommandDescriptionAttribute.Command = string.Join(' ', args.TakeWhile(a => !a.StartsWith('-')));
+    // words after `--` would reach no option: refuse them before any check of the command's own settings
+    if (Array.IndexOf(args, "--") is >= 0 and var dash && dash < args.Length - 1)
+        throw new UserFacingException($"unexpected argument{(args.Length - dash > 2 ? "s" : "")} '{string.Join(" ", args[(dash + 1)..])}' after --: " +
+                                      $"`pipeline {CommandDescriptionAttribute.Command} --help` lists the options");
     return await app.RunAsync(args);
 }
 catch (OperationCanceledException)

@@ -19,16 +19,13 @@ public static class ExitCodes
 }
 
 /// <summary>
-/// Checks every command's settings before it runs, in one place: nothing left over on the command line (strict parsing
-/// refuses unknown options; this refuses words after `--`), and the job settings in range.
+/// Checks the job settings of `run`, `submit` and `bench partitions` in one place, before the command runs (strict
+/// parsing refuses unknown options and stray words; Program.cs refuses words after `--`).
 /// </summary>
 internal sealed class SettingsCheck : ICommandInterceptor
 {
     public void Intercept(CommandContext context, CommandSettings settings)
     {
-        if (context.Remaining.Raw.Count > 0)
-            throw new UserFacingException($"unexpected argument{(context.Remaining.Raw.Count == 1 ? "" : "s")} " +
-                                          $"'{string.Join(" ", context.Remaining.Raw)}': `pipeline {context.Name} --help` lists the options");
         if (settings is JobOptions job) job.CheckValues();
     }
 

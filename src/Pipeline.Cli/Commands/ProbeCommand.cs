@@ -46,7 +46,7 @@ public sealed class ProbeCommand : AsyncCommand<ProbeCommand.Settings>
         public int Threads { get; init; } = 1;
 
         [CommandOption("--out <FILE>")]
-        [Description("JSON file to write. Default: DIR/probe.json (DIR/probe-shuffled-labels.json with --shuffle-labels)")]
+        [Description("JSON file to write. Default: probe.json beside the dataset folder (OUT/probe.json for OUT/dataset; probe-shuffled-labels.json with --shuffle-labels), where `pipeline report` reads it")]
         public string? Out { get; init; }
 
         public override ValidationResult Validate() =>
@@ -69,7 +69,7 @@ public sealed class ProbeCommand : AsyncCommand<ProbeCommand.Settings>
         try { options.Validate(); }
         catch (ArgumentException e) { throw UserFacingException.FromArgument(e, OptionOfParameter); }
         ProbeResult result = await LinearProbe.RunAsync(settings.Dataset, options, cancellation);
-        string output = settings.Out ?? Path.Combine(result.Dataset, ProbeResult.DefaultFileName(settings.ShuffleLabels));
+        string output = settings.Out ?? DatasetFolder.Open(result.Dataset).ProbePath(settings.ShuffleLabels);
         string? dir = Path.GetDirectoryName(Path.GetFullPath(output));
         if (dir is not null) Directory.CreateDirectory(dir);
         await File.WriteAllTextAsync(output + ".partial", result.ToJson(), cancellation);

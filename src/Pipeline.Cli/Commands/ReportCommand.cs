@@ -16,7 +16,7 @@ public sealed class ReportCommand : AsyncCommand<ReportCommand.Settings>
         public string Dataset { get; init; } = "";
 
         [CommandOption("--out <FILE>")]
-        [Description("HTML file to write; the charts go beside it as FILE-<chart>.svg/.png. Default: DIR/report.html")]
+        [Description("HTML file to write; the charts go beside it as FILE-<chart>.svg/.png. Default: report.html beside the dataset folder (OUT/report.html for OUT/dataset), never inside it")]
         public string? Out { get; init; }
 
         public override ValidationResult Validate() =>
@@ -26,7 +26,7 @@ public sealed class ReportCommand : AsyncCommand<ReportCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellation)
     {
         DatasetSummary summary = await DatasetSummaryBuilder.BuildAsync(settings.Dataset, cancellation);
-        string html = settings.Out ?? Path.Combine(summary.Dataset, "report.html");
+        string html = settings.Out ?? Path.Combine(DatasetFolder.Open(summary.Dataset).AnalysisDir, DatasetFolder.ReportFile);
         ReportFiles files = await HtmlReport.WriteAsync(summary, html, cancellation);
         var inv = CultureInfo.InvariantCulture;
         AnsiConsole.MarkupLine($"Report: [bold]{Markup.Escape(files.Html)}[/] ({files.ChartFiles.Count / 2} charts as SVG and PNG beside it)");

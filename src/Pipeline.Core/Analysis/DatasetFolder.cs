@@ -6,7 +6,7 @@ namespace Pipeline.Analysis;
 public sealed record DatasetImageFile(string Path, string Split, string Supercategory);
 
 /// <summary>
-/// A merged dataset folder (<c>OUT/dataset</c>, layout in DESIGN.md) as the analysis commands and training readers see
+/// A merged dataset folder (<c>OUT/dataset</c>, layout in docs/architecture.md) as the analysis commands and training readers see
 /// it: where each file is, and the image files with their (split, supercategory). Opening checks the layout and says
 /// what is missing rather than failing later on a file path.
 /// </summary>
@@ -14,6 +14,9 @@ public sealed class DatasetFolder
 {
     /// <summary>Probe results that <c>pipeline probe</c> writes beside the dataset and <c>pipeline report</c> reads.</summary>
     public const string ProbeFile = "probe.json";
+
+    /// <summary>The report's default HTML file name (its charts go beside it).</summary>
+    public const string ReportFile = "report.html";
 
     private DatasetFolder(string root, IReadOnlyList<DatasetImageFile> imageFiles)
     {
@@ -32,7 +35,15 @@ public sealed class DatasetFolder
     public string ClassCountsPath => Path.Combine(Root, DatasetMerger.ClassCountsFile);
     public string ErrorsPath => Path.Combine(Root, DatasetMerger.ErrorsFile);
     public string ManifestPath => Path.Combine(Root, DatasetMerger.ManifestFile);
-    public string ProbePath => Path.Combine(Root, ProbeFile);
+    /// <summary>
+    /// Where <c>pipeline report</c> and <c>pipeline probe</c> write by default: the folder that holds the dataset (the
+    /// job's output folder), so the dataset itself holds only what the merge wrote and its manifest lists.
+    /// </summary>
+    public string AnalysisDir => System.IO.Path.GetDirectoryName(Root) ?? Root;
+
+    /// <summary>Probe results beside the dataset; <paramref name="inside"/>: where earlier versions wrote them, in it.</summary>
+    public string ProbePath(bool shuffledLabels, bool inside = false) =>
+        Path.Combine(inside ? Root : AnalysisDir, ProbeResult.DefaultFileName(shuffledLabels));
 
     /// <summary>True when the merge finished (<c>_SUCCESS</c> is written last).</summary>
     public bool IsComplete => File.Exists(Path.Combine(Root, DatasetMerger.SuccessFile));

@@ -22,7 +22,24 @@ public sealed record TrainDistribution(
     double? Imbalance,
     int TopOnePercentClasses,
     long TopOnePercentImages,
-    double TopOnePercentShare);
+    double TopOnePercentShare)
+{
+    /// <summary>The most populated species; a tie goes to the lowest category id, as in <c>pipeline stats</c>.</summary>
+    public SpeciesCount? Largest => Descending.Count > 0 ? Descending[0] : null;
+
+    /// <summary>The least populated species; a tie goes to the lowest category id, as in <c>pipeline stats</c>.</summary>
+    public SpeciesCount? Smallest
+    {
+        get
+        {
+            if (Descending.Count == 0) return null;
+            // descending by count, ties by ascending id: the first of the last run of equal counts
+            int i = Descending.Count - 1;
+            while (i > 0 && Descending[i - 1].TrainImages == Descending[^1].TrainImages) i--;
+            return Descending[i];
+        }
+    }
+}
 
 /// <summary>Figure 4 for one super-class: relative box size counts per bin, train and val together.</summary>
 public sealed record BoxSizeDistribution(string Supercategory, IReadOnlyList<HistogramBinRow> Bins, long Boxes, double? Median);
@@ -64,4 +81,13 @@ public sealed record DatasetSummary(
     DecodeSizes Sizes,
     QuarantineSummary Quarantine,
     ProbeResult? Probe,
-    ProbeResult? ShuffledProbe);
+    ProbeResult? ShuffledProbe)
+{
+    /// <summary>
+    /// The run's scale against the paper: this dataset's train + val images over the paper's (675,170); the paper's
+    /// Table 2 times this is what a corpus of this size would hold. Null when the paper's total is unknown.
+    /// </summary>
+    public double? PaperScale => Total.Paper is { } paper && paper.TrainImages + paper.ValImages > 0
+        ? (double)(Total.TrainImages + Total.ValImages) / (paper.TrainImages + paper.ValImages)
+        : null;
+}

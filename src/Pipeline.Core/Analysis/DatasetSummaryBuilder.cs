@@ -38,9 +38,13 @@ public static class DatasetSummaryBuilder
             BoxSizes(bins),
             await DecodeSizesAsync(dataset, manifest, cancellationToken).ConfigureAwait(false),
             await QuarantineAsync(dataset, cancellationToken).ConfigureAwait(false),
-            await ProbeResult.TryReadAsync(dataset.ProbePath, cancellationToken).ConfigureAwait(false),
-            await ProbeResult.TryReadAsync(Path.Combine(dataset.Root, ProbeResult.DefaultFileName(true)), cancellationToken).ConfigureAwait(false));
+            await ReadProbeAsync(dataset, shuffledLabels: false, cancellationToken).ConfigureAwait(false),
+            await ReadProbeAsync(dataset, shuffledLabels: true, cancellationToken).ConfigureAwait(false));
     }
+
+    private static async Task<ProbeResult?> ReadProbeAsync(DatasetFolder dataset, bool shuffledLabels, CancellationToken cancellationToken) =>
+        await ProbeResult.TryReadAsync(dataset.ProbePath(shuffledLabels), cancellationToken).ConfigureAwait(false)
+        ?? await ProbeResult.TryReadAsync(dataset.ProbePath(shuffledLabels, inside: true), cancellationToken).ConfigureAwait(false);
 
     internal static (List<SuperclassCounts> Rows, SuperclassCounts Total) Table2(IReadOnlyList<ClassCountRow> counts)
     {
@@ -95,7 +99,7 @@ public static class DatasetSummaryBuilder
         int top = (int)Math.Ceiling(perSpecies.Count * 0.01);
         long topImages = 0;
         for (int i = 0; i < top; i++) topImages += perSpecies[i].TrainImages;
-        double imbalance = (double)perSpecies[0].TrainImages / perSpecies[^1].TrainImages;
+        double imbalance = (double)perSpecies[0].TrainImages / perSpecies[^1].TrainImages; // ties do not change the ratio
         return new TrainDistribution(perSpecies, total, imbalance, top, topImages, (double)topImages / total);
     }
 

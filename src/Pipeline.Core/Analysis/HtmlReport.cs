@@ -104,9 +104,8 @@ public static class HtmlReport
         else
             page.Append("<td>-</td>");
         page.Append("<td class=\"n paper\">").Append(PaperFigures.Imbalance.ToString("F2", Invariant)).Append("</td></tr>");
-        if (train.Descending.Count > 0)
+        if (train is { Largest: { } largest, Smallest: { } smallest })
         {
-            SpeciesCount largest = train.Descending[0], smallest = train.Descending[^1];
             page.Append("<tr><td>largest species</td><td>").Append(Text(largest.Species)).Append(" (")
                 .Append(largest.TrainImages.ToString("N0", Invariant)).Append(")</td><td class=\"paper\">-</td></tr>");
             page.Append("<tr><td>smallest species</td><td>").Append(Text(smallest.Species)).Append(" (")
@@ -117,16 +116,26 @@ public static class HtmlReport
 
     private static void Table2(StringBuilder page, DatasetSummary summary)
     {
+        double? scale = summary.PaperScale;
         page.Append("<h2>Table 2: super-classes</h2>");
-        page.Append("<p class=\"note\">Classes are species with at least one output row; boxes are those of train and val images. The paper's figures are grey.</p>");
+        page.Append("<p class=\"note\">Classes are species with at least one output row; boxes are those of train and val images. The paper's figures are grey");
+        if (scale is { } s)
+            page.Append("; the paper's counts scaled to this run are the paper's train, val and boxes times ")
+                .Append(Span("table2.scale", s, s.ToString("0.######", Invariant)))
+                .Append(" (this dataset's train + val images over the paper's ")
+                .Append(((long)PaperFigures.Table2Total.TrainImages + PaperFigures.Table2Total.ValImages).ToString("N0", Invariant)).Append(')');
+        page.Append(".</p>");
         page.Append("<table><tr><th>super-class</th><th>classes</th><th>train</th><th>val</th><th>boxes</th>")
-            .Append("<th class=\"paper\">paper classes</th><th class=\"paper\">paper train</th><th class=\"paper\">paper val</th><th class=\"paper\">paper boxes</th></tr>");
-        foreach (SuperclassCounts row in summary.Superclasses) Table2Row(page, row);
-        Table2Row(page, summary.Total);
+            .Append("<th class=\"paper\">paper classes</th><th class=\"paper\">paper train</th><th class=\"paper\">paper val</th><th class=\"paper\">paper boxes</th>");
+        if (scale is not null)
+            page.Append("<th class=\"paper\">paper train, scaled</th><th class=\"paper\">paper val, scaled</th><th class=\"paper\">paper boxes, scaled</th>");
+        page.Append("</tr>");
+        foreach (SuperclassCounts row in summary.Superclasses) Table2Row(page, row, scale);
+        Table2Row(page, summary.Total, scale);
         page.Append("</table>");
     }
 
-    private static void Table2Row(StringBuilder page, SuperclassCounts row)
+    private static void Table2Row(StringBuilder page, SuperclassCounts row, double? scale)
     {
         string key = "table2." + row.Supercategory;
         bool total = row.Supercategory == "Total";
@@ -138,6 +147,14 @@ public static class HtmlReport
                 .Append(p.Boxes is { } b ? PaperCell(b) : "<td class=\"n paper\">-</td>");
         else
             page.Append("<td class=\"paper\" colspan=\"4\">not in the paper</td>");
+        if (scale is { } s)
+        {
+            if (row.Paper is { } paper)
+                page.Append(ScaledCell(key + ".paper_scaled_train", paper.TrainImages * s)).Append(ScaledCell(key + ".paper_scaled_val", paper.ValImages * s))
+                    .Append(paper.Boxes is { } b ? ScaledCell(key + ".paper_scaled_boxes", b * s) : "<td class=\"n paper\">-</td>");
+            else
+                page.Append("<td class=\"paper\" colspan=\"3\"></td>");
+        }
         page.Append("</tr>");
     }
 
@@ -280,6 +297,10 @@ public static class HtmlReport
 
     private static string Span(string key, double value, string shown) =>
         $"<span data-figure=\"{Text(key)}\" data-value=\"{value.ToString("R", Invariant)}\">{Text(shown)}</span>";
+
+    /// <summary>A scaled paper count: whole numbers from 10 up, one decimal below (0.6 of an image says more than 1).</summary>
+    private static string ScaledCell(string key, double value) =>
+        $"<td class=\"n paper\" data-figure=\"{Text(key)}\" data-value=\"{value.ToString("R", Invariant)}\">{Text(value.ToString(value >= 10 ? "N0" : "N1", Invariant))}</td>";
 
     private static string PaperCell(long value) => $"<td class=\"n paper\">{value.ToString("N0", Invariant)}</td>";
 

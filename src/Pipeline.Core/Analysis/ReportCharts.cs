@@ -7,7 +7,8 @@ namespace Pipeline.Analysis;
 public sealed record ReportChart(string Name, string Title, string Svg, byte[] Png);
 
 /// <summary>
-/// The report's figures drawn with ScottPlot: Figure 2 (train images per species, log scale), Figure 4 (relative box
+/// The report's figures drawn with ScottPlot: Figure 2 (train images per species, log scale from half an image, so a
+/// species with one image shows), Figure 4 (relative box
 /// size per super-class), decoded sizes, quarantine, and the probe's Table 4 accuracies.
 /// </summary>
 public static class ReportCharts
@@ -45,19 +46,21 @@ public static class ReportCharts
             xs[i] = i + 1;
             ys[i] = Math.Log10(train.Descending[i].TrainImages);
         }
+        // bars rise from half an image, not from 1: log10(1) = 0 would draw a species with one image as no bar at all
+        double floor = Math.Log10(0.5);
         Color blue = Colors.C0;
         if (n <= MaxSpeciesBars)
         {
             var bars = new List<Bar>(n);
             for (int i = 0; i < n; i++)
-                bars.Add(new Bar { Position = xs[i], Value = ys[i], ValueBase = 0, FillColor = blue, LineWidth = 0, Size = 0.85 });
+                bars.Add(new Bar { Position = xs[i], Value = ys[i], ValueBase = floor, FillColor = blue, LineWidth = 0, Size = 0.85 });
             plot.Add.Bars(bars).LegendText = "train images of a species";
         }
         else
         {
             var curve = plot.Add.ScatterLine(xs, ys, blue);
             curve.FillY = true;
-            curve.FillYValue = 0;
+            curve.FillYValue = floor;
             curve.FillYColor = blue.WithAlpha(0.35);
             curve.LineWidth = 1.5f;
             curve.LegendText = "train images of a species";
@@ -66,7 +69,7 @@ public static class ReportCharts
         top.LegendText = $"top 1% ({train.TopOnePercentClasses} species): {train.TopOnePercentShare * 100:F1}% of train images (paper: over 16%)";
         plot.Axes.Left.TickGenerator = LogTicks();
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-        plot.Axes.SetLimitsY(0, Math.Max(1, Math.Ceiling(ys[0] + 0.05)));
+        plot.Axes.SetLimitsY(floor, Math.Max(1, Math.Ceiling(ys[0] + 0.05)));
         plot.Axes.SetLimitsX(0, n + 1);
         plot.Title("Figure 2: training images per species (sorted, log scale)");
         plot.XLabel("species, most to least populated");

@@ -1,6 +1,6 @@
 namespace Pipeline.Jobs;
 
-/// <summary>Where a job keeps its files under the output folder (DESIGN.md "Output layout").</summary>
+/// <summary>Where a job keeps its files under the output folder (docs/architecture.md, "Output layout").</summary>
 public sealed class JobPaths(string output)
 {
     public string Output { get; } = Path.GetFullPath(output);

@@ -64,7 +64,7 @@ public sealed record JobSpec
     }
 }
 
-/// <summary>Identity of a job: a hash of its inputs, output folder, model and preprocessing settings.</summary>
+/// <summary>Identity of a job: a hash of its inputs, output folder, model and preprocessing settings (docs/architecture.md, "Contracts").</summary>
 public static class JobIdentity
 {
     /// <summary>16 hex digits of sha256(corpus fingerprint, output folder, model sha256, settings): the same corpus sent to

@@ -5,7 +5,7 @@ namespace Pipeline.Processing;
 public readonly record struct BoxRow(float X, float Y, float W, float H, float RelativeSize);
 
 /// <summary>
-/// One output image row (schema in DESIGN.md). Split and supercategory are partition columns: they live in
+/// One output image row (schema in docs/architecture.md). Split and supercategory are partition columns: they live in
 /// the hive path of the merged dataset, and travel here only so writers know where a row belongs.
 /// </summary>
 public sealed record ImageRow(

@@ -13,7 +13,7 @@ public enum ImageFileLayout
 }
 
 /// <summary>
-/// The Parquet schema of image rows (DESIGN.md): boxes are list&lt;struct{x,y,w,h,relative_size}&gt; and the embedding
+/// The Parquet schema of image rows (docs/architecture.md): boxes are list&lt;struct{x,y,w,h,relative_size}&gt; and the embedding
 /// list&lt;float&gt;, both in the three-level list/element form that pyarrow, Spark and DuckDB write.
 /// </summary>
 internal sealed class ImageRowSchema

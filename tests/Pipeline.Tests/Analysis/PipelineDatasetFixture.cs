@@ -65,9 +65,9 @@ public sealed class PipelineDatasetFixture : IAsyncLifetime
         var shuffled = new List<ProbeResult>();
         foreach (int seed in (int[])[1, 2, 3])
             shuffled.Add(await LinearProbe.RunAsync(Dataset, new LinearProbeOptions { ShuffleLabels = true, Seed = seed }));
-        // beside the dataset, where `pipeline report` looks for them
-        await File.WriteAllTextAsync(Path.Combine(Dataset, ProbeResult.DefaultFileName(false)), real.ToJson());
-        await File.WriteAllTextAsync(Path.Combine(Dataset, ProbeResult.DefaultFileName(true)), shuffled[0].ToJson());
+        // beside the dataset (OUT/probe.json, as `pipeline probe` writes them), where `pipeline report` looks for them
+        await File.WriteAllTextAsync(Path.Combine(Output, ProbeResult.DefaultFileName(false)), real.ToJson());
+        await File.WriteAllTextAsync(Path.Combine(Output, ProbeResult.DefaultFileName(true)), shuffled[0].ToJson());
         return new ProbeRuns(real, shuffled);
     }
 

@@ -81,9 +81,9 @@ public sealed class TrainingDocsTests(PipelineDatasetFixture data)
     public async Task Python_examples_compile()
     {
         string[] scripts = Directory.GetFiles(Examples, "*.py");
-        Assert.Equal(3, scripts.Length);
+        Assert.Equal(4, scripts.Length);
         string? python = FindOnPath("python3");
-        // pyarrow, pandas, torch and pyspark are not installed here, so the scripts are only syntax-checked
+        // every script compiles; webdataset_torch.py also runs (WebDatasetExportTests), the pyarrow ones need PyPI
         Assert.True(python is not null, "python3 is needed to syntax-check docs/examples/*.py");
         string cache = Path.Combine(data.Root, "pycache");
         var info = new ProcessStartInfo(python!) { RedirectStandardError = true, RedirectStandardOutput = true };

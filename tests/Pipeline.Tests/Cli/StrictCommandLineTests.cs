@@ -34,10 +34,15 @@ public sealed partial class StrictCommandLineTests : IDisposable
     [MemberData(nameof(Commands))]
     public async Task Every_command_refuses_a_stray_argument_by_name(string[] command)
     {
-        var result = await Pipeline([.. command, "--", "leftover"]);
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains("'leftover'", result.Error);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(_cwd));
+        foreach (string[] stray in (string[][])[["--", "leftover"], ["leftover"], ["--help-me", "leftover"]])
+        {
+            // `sql` takes one word, the query: a stray word is a second one
+            string[] query = command[0] == "sql" ? ["SELECT 1"] : [];
+            var result = await Pipeline([.. command, .. query, .. stray]);
+            Assert.Equal(2, result.ExitCode);
+            Assert.Contains(stray[0] == "--help-me" ? "'help-me'" : "'leftover'", result.Error);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(_cwd));
+        }
     }
 
     [Theory]
