@@ -6,6 +6,7 @@ using System.Text.Json;
 using Pipeline.Jobs;
 using Pipeline.Tests.Cluster;
 using Pipeline.Tests.Reliability;
+using Xunit.Abstractions;
 using CorpusJsonFile = Pipeline.Tests.Synth.CorpusJsonFile;
 using static Pipeline.Tests.Cluster.ClusterTestSupport;
 
@@ -18,7 +19,7 @@ namespace Pipeline.Tests.ContainerImages;
 /// by DuckDB. Driven by .ci/containers.sh, which builds the image first.
 /// </summary>
 [Trait("Category", "Containers")]
-public sealed class ContainerClusterTests(SmallCorpusFixture corpus) : IClassFixture<SmallCorpusFixture>, IDisposable
+public sealed class ContainerClusterTests(SmallCorpusFixture corpus, ITestOutputHelper log) : IClassFixture<SmallCorpusFixture>, IDisposable
 {
     private const string DataInContainer = "/data/out";
     private const string CorpusInContainer = "/data/corpus";
@@ -77,6 +78,7 @@ public sealed class ContainerClusterTests(SmallCorpusFixture corpus) : IClassFix
         Podman.Run(150, "stop", "--time", "80", w1);
         Assert.True(Podman.Inspect(w1, "{{.State.ExitCode}}") == "0",
             $"w1 did not leave cleanly on SIGTERM within {clock.Elapsed.TotalSeconds:F0} s:\n{Logs()}");
+        log.WriteLine($"w1 stopped by SIGTERM holding [{string.Join(", ", held)}], exit 0 after {clock.Elapsed.TotalSeconds:F1} s");
 
         var finished = await WaitForAsync(http, jobPath, j => j.GetProperty("finished").GetBoolean(), TimeSpan.FromMinutes(6));
         Assert.True(finished.GetProperty("state").GetString() == "succeeded", finished.ToString() + "\n" + Logs());
@@ -98,7 +100,9 @@ public sealed class ContainerClusterTests(SmallCorpusFixture corpus) : IClassFix
         {
             var commit = Assert.Single(journal, e => e.Kind == JournalEntry.Committed && e.PartitionId == partition);
             Assert.Contains(commit.Worker, new[] { "w1", "w2" });
+            log.WriteLine($"{partition} committed by {commit.Worker} (attempt {commit.Attempt})");
         }
+        log.WriteLine($"{ids.Count} images once each; job {finished.GetProperty("elapsed_seconds").GetDouble():F1} s");
     }
 
     /// <summary>The corpus on a read-only volume, the output volume and the token owned by the image's user (uid 1654).</summary>
@@ -109,17 +113,12 @@ public sealed class ContainerClusterTests(SmallCorpusFixture corpus) : IClassFix
         File.WriteAllText(tokenFile, token);
         var configFile = Path.Combine(_work, "test.conf");
         File.WriteAllText(configFile, FastFailureHocon);
-        Must("chown", "1654:1654", Output, tokenFile);
-        Must("chmod", "0400", tokenFile);
-        Must("chmod", "-R", "a+rX", corpus.Root, configFile);
+        Podman.Host("chown", "1654:1654", Output, tokenFile);
+        Podman.Host("chmod", "0400", tokenFile);
+        Podman.Host("chmod", "-R", "a+rX", corpus.Root, configFile);
         return (tokenFile, configFile);
     }
 
-    private static void Must(string file, params string[] args)
-    {
-        var (code, output) = HostProbe.Run(file, args);
-        if (code != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)}: {output}");
-    }
 
     private void StartNode(string name, string[] nodeArgs, string seed, string[] podmanArgs, string configFile)
     {

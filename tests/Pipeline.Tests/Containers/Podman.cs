@@ -32,8 +32,15 @@ public static class Podman
         return output;
     }
 
-    /// <summary>Runs podman, whatever its exit (cleanup, logs).</summary>
-    public static (int ExitCode, string Output) Try(params string[] args) => HostProbe.Run("podman", 60, args);
+    /// <summary>Runs podman, whatever its exit (cleanup, logs, a run expected to fail).</summary>
+    public static (int ExitCode, string Output) Try(params string[] args) => HostProbe.Run("podman", 120, args);
+
+    /// <summary>Runs a host command (chown, chmod) that must succeed.</summary>
+    public static void Host(string file, params string[] args)
+    {
+        var (code, output) = HostProbe.Run(file, args);
+        if (code != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {code}: {output}");
+    }
 
     public static string Inspect(string container, string format) => Run("inspect", "--format", format, container).Trim();
 }
