@@ -35,7 +35,7 @@ public sealed class OutputLockTests : IDisposable
         {
             // the same machine identity with a pid that no longer runs: what a SIGKILLed run leaves
             var text = File.ReadAllText(path);
-            var holder = JsonSerializer.Deserialize<OutputLockHolder>(text, JobJson.Compact)! with { Pid = DeadPid() };
+            var holder = JsonSerializer.Deserialize<OutputLockHolder>(text, JobJson.Compact)! with { Pid = DeadPid(), Token = "crashed-run" };
             File.Delete(path);
             File.WriteAllText(path, JsonSerializer.Serialize(holder, JobJson.Compact));
         }
