@@ -356,7 +356,7 @@ public class ManifestTests(RenderedManifests manifests)
     }
 
     [Fact]
-    public void Probes_use_the_api_health_endpoints_on_the_coordinator_and_remoting_on_workers()
+    public void Probes_use_the_health_endpoints_of_the_api_on_the_coordinator_and_of_the_health_port_on_workers()
     {
         foreach (var overlay in new[] { "overlays/cpu", "overlays/gpu" })
         foreach (var workload in ClusterPods(overlay))
@@ -371,8 +371,11 @@ public class ManifestTests(RenderedManifests manifests)
             }
             else
             {
-                Assert.Equal("remoting", (string)container["readinessProbe"]!["tcpSocket"]!["port"]!);
-                Assert.Equal("remoting", (string)container["livenessProbe"]!["tcpSocket"]!["port"]!);
+                // ready only as an Up member (NodeHealth), not when the remoting port opens
+                Assert.Equal("/readyz", (string)container["readinessProbe"]!["httpGet"]!["path"]!);
+                Assert.Equal("/healthz", (string)container["livenessProbe"]!["httpGet"]!["path"]!);
+                Assert.Equal("health", (string)container["readinessProbe"]!["httpGet"]!["port"]!);
+                Assert.Equal("health", (string)container["livenessProbe"]!["httpGet"]!["port"]!);
             }
         }
     }
@@ -413,7 +416,9 @@ public class ManifestTests(RenderedManifests manifests)
                 {
                     if (volume["persistentVolumeClaim"] is { } pvc) Assert.Equal(Name(claim), (string)pvc["claimName"]!);
                     if (volume["configMap"] is { } map) Assert.Contains(objects, o => Kind(o) == "ConfigMap" && Name(o) == (string)map["name"]!);
-                    if (volume["secret"] is { } secret) Assert.Contains(objects, o => Kind(o) == "Secret" && Name(o) == (string)secret["secretName"]!);
+                    // the cluster TLS Secret is made with kubectl from `pipeline tls init` output (docs/kubernetes.md), never rendered
+                    if (volume["secret"] is { } secret && (string)secret["secretName"]! != "pipeline-cluster-tls")
+                        Assert.Contains(objects, o => Kind(o) == "Secret" && Name(o) == (string)secret["secretName"]!);
                 }
                 var volumeNames = pod["volumes"]!.AsArray().Select(v => (string)v!["name"]!).ToHashSet();
                 foreach (var container in Containers(workload))
