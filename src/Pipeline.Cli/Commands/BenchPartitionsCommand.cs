@@ -45,11 +45,12 @@ public sealed class BenchPartitionsCommand : AsyncCommand<BenchPartitionsCommand
         while (running.Count > 0) Count(await Next(running));
         var seconds = clock.Elapsed.TotalSeconds;
         var inv = CultureInfo.InvariantCulture;
-        AnsiConsole.WriteLine(string.Format(inv,
+        // plain lines (no terminal wrapping): scripts parse them (bench/cpu-compare.sh)
+        Console.WriteLine(string.Format(inv,
             "partition processor alone: {0:N0} images ({1:N0} rows, {2:N0} quarantined) in {3:N0} partitions, {4:F1} s " +
             "= {5:N0} images/s on {6} cores; planning {7:F1} s",
             rows + quarantined, rows, quarantined, job.Plan.Partitions.Length, seconds, (rows + quarantined) / seconds, threads, planSeconds));
-        if (services.Stages() is { } stages) AnsiConsole.WriteLine("pipeline stages:\n" + stages.Describe());
+        if (services.Stages() is { } stages) Console.WriteLine("pipeline stages:\n" + stages.Describe());
         return 0;
 
         void Count(PartitionOutcome outcome)
