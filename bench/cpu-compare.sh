@@ -33,28 +33,38 @@ fi
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $CORES cores, $(free -g | awk '/Mem:/ {print $2}') GB; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 limit=0; opencv=0; processor=0; run=0; run_job=0
+# images per CPU-second of each contender (best round): on a shared machine steadier than the wall clock
+climit=0; copencv=0; cprocessor=0; crun=0
+cpu_of() { awk '{ printf "%.0f", n / ($1 + $2) }' n="$1" "$2"; }
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'; }
 for round in $(seq 1 "$ROUNDS"); do
-  r=$(dotnet "$BENCH_DLL" decode-limit "$CORPUS" "$CORES" 1 | sed -n 's/^decode-limit: \([0-9]*\) images.*/\1/p')
-  limit=$(best "$limit" "$r"); echo "round $round: decoder limit $r images/s"
+  dotnet "$BENCH_DLL" decode-limit "$CORPUS" "$CORES" 1 > "$WORK/limit.log"
+  r=$(sed -n 's/^decode-limit: \([0-9]*\) images.*/\1/p' "$WORK/limit.log")
+  c=$(sed -n 's/^cpu time: .* = \([0-9]*\) images per CPU-second/\1/p' "$WORK/limit.log")
+  limit=$(best "$limit" "$r"); climit=$(best "$climit" "$c"); echo "round $round: decoder limit $r images/s, $c per CPU-second"
 
-  r=$(/usr/bin/python3 "$ROOT/bench/opencv_decode.py" "$CORPUS" "$CORES" 1 | sed -n 's/^opencv: \([0-9]*\) images.*/\1/p')
-  opencv=$(best "$opencv" "$r"); echo "round $round: opencv $r images/s"
+  /usr/bin/time -f "%U %S" -o "$WORK/opencv.time" /usr/bin/python3 "$ROOT/bench/opencv_decode.py" "$CORPUS" "$CORES" 1 > "$WORK/opencv.log"
+  r=$(sed -n 's/^opencv: \([0-9]*\) images.*/\1/p' "$WORK/opencv.log")
+  n=$(sed -n 's/^opencv: [0-9]* images\/s (\([0-9]*\) images.*/\1/p' "$WORK/opencv.log")
+  c=$(cpu_of "$n" "$WORK/opencv.time")  # the whole process: start-up and the short warm-up included
+  opencv=$(best "$opencv" "$r"); copencv=$(best "$copencv" "$c"); echo "round $round: opencv $r images/s, $c per CPU-second"
 
   rm -rf "$WORK/bench-out"
   line=$("$PIPELINE" bench partitions --corpus "$CORPUS" --out "$WORK/bench-out" --model none | tee "$WORK/bench-partitions.log" | grep 'partition processor alone')
   r=$(echo "$line" | sed -n 's/.*= \([0-9,]*\) images\/s.*/\1/p' | tr -d ,)
-  processor=$(best "$processor" "$r"); echo "round $round: pipeline bench partitions $r images/s"
+  c=$(sed -n 's/^cpu time while processing: .* = \([0-9,]*\) images per CPU-second/\1/p' "$WORK/bench-partitions.log" | tr -d ,)
+  processor=$(best "$processor" "$r"); cprocessor=$(best "$cprocessor" "$c"); echo "round $round: pipeline bench partitions $r images/s, $c per CPU-second"
 
   rm -rf "$WORK/run-out"
   start=$(date +%s.%N)
-  "$PIPELINE" run --corpus "$CORPUS" --out "$WORK/run-out" --model none > "$WORK/run.log" 2>&1
+  /usr/bin/time -f "%U %S" -o "$WORK/run.time" "$PIPELINE" run --corpus "$CORPUS" --out "$WORK/run-out" --model none > "$WORK/run.log" 2>&1
   end=$(date +%s.%N)
   total=$(awk '/images/ && /│/ { gsub(/[│ ,]/, ""); sub(/images/, ""); print; exit }' "$WORK/run.log")
   r=$(awk -v n="$total" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
   j=$(sed -n 's/.*throughput *│ *\([0-9,]*\) images\/s.*/\1/p' "$WORK/run.log" | tr -d ,)
-  run=$(best "$run" "$r"); run_job=$(best "$run_job" "$j")
-  echo "round $round: pipeline run $r images/s as a whole process ($total images, $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s; the job's own clock: $j images/s)"
+  c=$(cpu_of "$total" "$WORK/run.time")
+  run=$(best "$run" "$r"); run_job=$(best "$run_job" "$j"); crun=$(best "$crun" "$c")
+  echo "round $round: pipeline run $r images/s as a whole process ($total images, $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s; the job's own clock: $j images/s; $c per CPU-second)"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "stages of the last bench partitions run:"; sed -n '/pipeline stages:/,$p' "$WORK/bench-partitions.log" | tail -n +2
@@ -69,4 +79,15 @@ cat <<TABLE
 | \`pipeline run --model none\`, whole process | $run | $(ratio "$run" "$limit") | $(ratio "$run" "$opencv") |
 
 pipeline run / processor: $(ratio "$run" "$processor") (the job's own clock: $run_job images/s)
+
+CPU time (images per CPU-second, best round; x$CORES for the images/s of $CORES idle cores):
+
+| contender | images / CPU-s | vs decoder limit | vs OpenCV |
+| --- | ---: | ---: | ---: |
+| decoder's own limit | $climit | 1.00 | $(ratio "$climit" "$copencv") |
+| OpenCV (whole process) | $copencv | $(ratio "$copencv" "$climit") | 1.00 |
+| \`pipeline bench partitions --model none\` (while processing) | $cprocessor | $(ratio "$cprocessor" "$climit") | $(ratio "$cprocessor" "$copencv") |
+| \`pipeline run --model none\` (whole process) | $crun | $(ratio "$crun" "$climit") | $(ratio "$crun" "$copencv") |
+
+pipeline run / processor, CPU time: $(ratio "$crun" "$cprocessor")
 TABLE

@@ -49,6 +49,37 @@ public static class PreparedModelCache
         }
     }
 
+    /// <summary>
+    /// The batch size measured for this prepared model (model and precision) on this device, read from a small file
+    /// beside the prepared model; measured with <paramref name="measure"/> and written there the first time only, so
+    /// a process start does not pay for the trial again. A file that cannot be read or parsed is measured anew.
+    /// </summary>
+    public static int BatchSize(EmbeddingSession session, Func<int> measure)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var device = session.Device == EmbeddingDevice.Cuda ? $"cuda{session.Options.CudaDeviceId}" : "cpu";
+        var path = $"{session.PreparedModelPath}.{device}-x{session.SessionCount}.batch";
+        try
+        {
+            if (File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out var cached) && cached > 0) return cached;
+        }
+        catch (IOException)
+        {
+        }
+        var measured = measure();
+        try
+        {
+            var temporary = path + "." + Environment.ProcessId + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+            File.WriteAllText(temporary, measured.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a read-only cache still runs, it measures again next time
+        }
+        return measured;
+    }
+
     /// <summary>Hex key of everything that changes the rewritten graph.</summary>
     public static string CacheKey(string modelSha256, PixelNormalisation normalisation, EmbeddingPrecision precision, bool pixelsInGraph)
     {

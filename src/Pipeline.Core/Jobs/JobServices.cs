@@ -232,7 +232,8 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
                 IntraOpThreads = Math.Max(1, _threads - NodePipeline.CpuModelDecoders(_threads)),
             });
             var batch = spec.BatchSize > 0 ? spec.BatchSize
-                : session.Device == EmbeddingDevice.Cuda ? EmbeddingThroughput.ChooseBatchSize(session, [64, 128, 256, 512], trialSeconds: 1)
+                : session.Device == EmbeddingDevice.Cuda
+                    ? PreparedModelCache.BatchSize(session, () => EmbeddingThroughput.ChooseBatchSize(session, [64, 128, 256, 512], trialSeconds: 1))
                 : 16; // measured here: larger CPU batches buy nothing (bench/results/embedding.md)
             return (session, new EmbeddingBatcher(session, batch));
         })).Value;

@@ -24,6 +24,7 @@ public sealed class NodePipeline : IAsyncDisposable
 {
     private readonly Channel<ReadImage> _decodeQueue;
     private readonly Channel<Finished> _writeQueue;
+    private readonly Channel<PartitionRun> _commitQueue = Channel.CreateUnbounded<PartitionRun>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<Thread> _threads = [];
     private readonly object _runGate = new(); // Monitor: readers wait here for partitions
     private readonly LinkedList<PartitionRun> _toRead = new();
@@ -52,7 +53,7 @@ public sealed class NodePipeline : IAsyncDisposable
         _writeQueue = Channel.CreateBounded<Finished>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _read = new StageMeter(StageFigures.Read, ReadThreads);
         _decode = new StageMeter(StageFigures.Decode, DecodeThreads);
-        _write = new StageMeter(StageFigures.Write, 1);
+        _write = new StageMeter(StageFigures.Write, 2);
         _sink = new EmbeddingSink(this);
         for (var i = 0; i < ReadThreads; i++) Start($"pipeline-read-{i}", ReadLoop);
         for (var i = 0; i < DecodeThreads; i++)
@@ -61,6 +62,7 @@ public sealed class NodePipeline : IAsyncDisposable
             Start($"pipeline-decode-{i}", () => DecodeLoop(index));
         }
         Start("pipeline-write", WriteLoop);
+        Start("pipeline-commit", CommitLoop);
     }
 
     /// <summary>
@@ -206,6 +208,8 @@ public sealed class NodePipeline : IAsyncDisposable
             foreach (var thread in _threads.Where(t => t.Name!.StartsWith("pipeline-decode", StringComparison.Ordinal))) thread.Join();
             _writeQueue.Writer.TryComplete();
             foreach (var thread in _threads.Where(t => t.Name == "pipeline-write")) thread.Join();
+            _commitQueue.Writer.TryComplete();
+            foreach (var thread in _threads.Where(t => t.Name == "pipeline-commit")) thread.Join();
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
     }
 
@@ -439,7 +443,12 @@ public sealed class NodePipeline : IAsyncDisposable
                     run.Written++;
                     run.Progress?.Report(run.Written);
                 }
-                if (run.Written == run.Images.Length) Commit(run);
+                if (run.Written == run.Images.Length)
+                {
+                    // the footer, fsync and rename happen on the commit thread: rows of other partitions keep flowing
+                    run.Done = true;
+                    _commitQueue.Writer.TryWrite(run);
+                }
             }
             catch (Exception e)
             {
@@ -450,10 +459,30 @@ public sealed class NodePipeline : IAsyncDisposable
                 _write.Add(start, item.Row is null ? 0 : 1);
             }
         }
-        // shut down: whatever is still open is abandoned (its temporary files deleted)
+        // shut down: whatever is still open is abandoned (its temporary files deleted); finished ones are the commit thread's
         PartitionRun[] open;
-        lock (_runGate) open = [.. _active];
+        lock (_runGate) open = [.. _active.Where(r => !r.Done)];
         foreach (var run in open) Abort(run, new ObjectDisposedException(nameof(NodePipeline), "the node pipeline has been shut down"));
+    }
+
+    private void CommitLoop()
+    {
+        while (Take(_commitQueue.Reader, out var run))
+        {
+            var start = Stopwatch.GetTimestamp();
+            try
+            {
+                Commit(run);
+            }
+            catch (Exception e)
+            {
+                Abort(run, e);
+            }
+            finally
+            {
+                _write.Add(start, 0);
+            }
+        }
     }
 
     private void Commit(PartitionRun run)

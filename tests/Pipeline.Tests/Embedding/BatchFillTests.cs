@@ -56,4 +56,21 @@ public sealed class BatchFillTests(EmbeddingFixture fixture)
         Assert.True(consumer.Done.Wait(TimeSpan.FromSeconds(30)));
         Assert.Equal((1L, 0L, 3L), batcher.Counts);
     }
+
+    [Fact]
+    public void Batch_size_is_measured_once_and_then_read_from_beside_the_prepared_model()
+    {
+        var session = fixture.PixelsSession;
+        foreach (var stale in Directory.GetFiles(Path.GetDirectoryName(session.PreparedModelPath)!, "*.batch")) File.Delete(stale);
+        var trials = 0;
+        Assert.Equal(48, PreparedModelCache.BatchSize(session, () => { trials++; return 48; }));
+        Assert.Equal(48, PreparedModelCache.BatchSize(session, () => { trials++; return 96; }));
+        Assert.Equal(1, trials);
+        var file = Assert.Single(Directory.GetFiles(Path.GetDirectoryName(session.PreparedModelPath)!, "*.batch"));
+        Assert.StartsWith(session.PreparedModelPath, file);
+        // a damaged file is measured anew, never trusted
+        File.WriteAllText(file, "not a number");
+        Assert.Equal(64, PreparedModelCache.BatchSize(session, () => { trials++; return 64; }));
+        Assert.Equal(2, trials);
+    }
 }
