@@ -27,6 +27,12 @@ internal sealed class SettingsCheck : ICommandInterceptor
     public void Intercept(CommandContext context, CommandSettings settings)
     {
         if (settings is JobOptions job) job.CheckValues();
+        // a submitted job runs on other machines: a relative path would silently become one of this machine's folders
+        if (settings is SubmitCommand.Settings submit)
+            foreach (var (option, path) in new[] { ("--corpus", submit.Corpus), ("--out", submit.Out) })
+                if (!string.IsNullOrWhiteSpace(path) && !Path.IsPathFullyQualified(path))
+                    throw new UserFacingException($"{option} {path} is a relative path: submit sends folders as every node sees them " +
+                                                  $"(the shared volume), e.g. {option} /data/{(option == "--out" ? "out" : "corpus")}");
     }
 
     public void InterceptResult(CommandContext context, CommandSettings settings, ref int result)

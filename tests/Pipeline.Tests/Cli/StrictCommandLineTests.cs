@@ -89,6 +89,8 @@ public sealed partial class StrictCommandLineTests : IDisposable
     [InlineData(new[] { "run", "--decoder", "vips" }, "--decoder vips")]
     [InlineData(new[] { "run", "--batch", "1.5" }, "--batch 1.5")]
     [InlineData(new[] { "probe", "--dataset", "x", "--iterations", "0" }, "--iterations 0")]
+    [InlineData(new[] { "submit", "--api", "http://127.0.0.1:9", "--corpus", "corpus", "--out", "/data/out" }, "--corpus corpus is a relative path")]
+    [InlineData(new[] { "export", "--dataset", "d", "--out", "s", "--shard-size", "0" }, "--shard-size 0")]
     public async Task A_value_out_of_range_is_one_plain_line_naming_the_option(string[] args, string named)
     {
         var result = await Pipeline(args);

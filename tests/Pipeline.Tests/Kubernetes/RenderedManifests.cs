@@ -60,7 +60,7 @@ public sealed class RenderedManifests : IDisposable
         return Tool.Run("node", arguments, workingDirectory: checker, timeout: TimeSpan.FromMinutes(2));
     }
 
-    private static void CopyTree(string from, string to)
+    internal static void CopyTree(string from, string to)
     {
         Directory.CreateDirectory(to);
         foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
