@@ -68,7 +68,8 @@ if ! podman build --ignorefile docker/Dockerfile.cpu.dockerignore -f docker/Dock
   grep -v 'level=warning msg="archive: skipping' "$results/build.log" | tail -n 40 >&2
   fail "the build of $image from docker/Dockerfile.cpu failed"
 fi
-podman image prune -f >/dev/null 2>&1 || true   # layers of earlier builds that no tag uses
+# the untagged intermediate images are the build cache: keep the last few days of it, no more
+podman image prune -f --filter until=72h >/dev/null 2>&1 || true
 say "built $image ($(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))"
 
 # 5. the container tests, against that image; every one must run and pass (a skip here is a failure)
