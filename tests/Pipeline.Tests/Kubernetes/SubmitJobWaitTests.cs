@@ -9,6 +9,7 @@ namespace Pipeline.Tests.Kubernetes;
 /// against a real coordinator's API: it waits for the job and exits with the job's status, so the Kubernetes Job's
 /// status is the job's. A Secret made as the docs say passes the offline schema check.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class SubmitJobWaitTests : IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("pipeline-submit-job-").FullName;
@@ -59,7 +60,7 @@ public sealed partial class SubmitJobWaitTests : IDisposable
 
         Assert.True(exitCode == 0, log);
         var job = await node.JobAsync();
-        Assert.Equal("succeeded", job.State);
+        Assert.Equal(Pipeline.Cluster.Protocol.JobPhase.Succeeded, job.State);
         Assert.Contains($"submitted job {job.JobId}; waiting for it to finish", log);
         Assert.Contains($"job {job.JobId} succeeded: 4/4 partitions", log);
     }
@@ -70,7 +71,7 @@ public sealed partial class SubmitJobWaitTests : IDisposable
         await using var node = await ApiTestNode.StartAsync(new PacedJobServices(6, 10, TimeSpan.FromMilliseconds(200)), workerName: "worker-1");
         await node.WaitReadyAsync();
         using Process pod = Start(node);
-        var running = await node.WaitForAsync(j => j.State == "running", TimeSpan.FromSeconds(60), "the submitted job running");
+        var running = await node.WaitForAsync(j => j.State == Pipeline.Cluster.Protocol.JobPhase.Running, TimeSpan.FromSeconds(60), "the submitted job running");
         using (var cancel = await node.Client.SendAsync(node.Request(HttpMethod.Delete, "/jobs/" + running.JobId)))
             Assert.True(cancel.IsSuccessStatusCode);
         var (exitCode, log) = await FinishAsync(pod);
