@@ -22,6 +22,8 @@ apt_install() {
 # configured, else Debian's kubernetes-client
 command -v kubectl >/dev/null 2>&1 || apt_install kubectl || apt_install kubernetes-client
 command -v git >/dev/null 2>&1 || apt_install git
+# network-namespace faults (NetworkPartitionTests: ip netns, veth)
+command -v ip >/dev/null 2>&1 || apt_install iproute2
 
 # npm packages, exactly as locked: playwright-core drives that Chromium (no browser download); the Kubernetes schemas
 # (kubernetes-models) validate the rendered manifests offline

@@ -36,6 +36,6 @@ public sealed partial class SqlCommandTests(PipelineDatasetFixture data)
         Assert.DoesNotContain("   at ", sql.Output);
     }
 
-    [GeneratedRegex("pipeline sql \"(?<query>[^\"]+)\"")]
+    [GeneratedRegex("pipeline sql \"(?<query>SELECT [^\"]+)\"")]
     private static partial Regex QuickTourSql();
 }

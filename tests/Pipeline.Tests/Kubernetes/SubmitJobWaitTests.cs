@@ -26,7 +26,7 @@ public sealed partial class SubmitJobWaitTests : IDisposable
         string script = string.Join('\n', block.Groups["body"].Value.Split('\n').Select(l => l.StartsWith(indent, StringComparison.Ordinal) ? l[indent.Length..] : l.Trim()));
         string wrapper = Path.Combine(_work, "pipeline");
         File.WriteAllText(wrapper, $"#!/bin/sh\nexec dotnet '{Path.Combine(AppContext.BaseDirectory, "pipeline.dll")}' \"$@\"\n");
-        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return script.Replace("/app/pipeline", wrapper, StringComparison.Ordinal);
     }
 
