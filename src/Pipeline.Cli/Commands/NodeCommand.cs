@@ -17,7 +17,7 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--role <ROLE>")]
-        [Description("coordinator, worker, or both (coordinator,worker)")]
+        [Description("coordinator, worker, or coordinator,worker for one node with both roles")]
         public string Role { get; init; } = "";
 
         [CommandOption("--gpu")]
@@ -73,6 +73,7 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         public string? Api { get; init; }
 
         [CommandOption("--verbose")]
+        [Description("Log at debug level (cluster membership, leases, commits)")]
         public bool Verbose { get; init; }
 
         public override Spectre.Console.ValidationResult Validate()

@@ -142,6 +142,7 @@ public sealed class ClosedByDefaultTests(SmallCorpusFixture corpus, ITestOutputH
 
     [Fact]
     [Trait("Category", "Processes")]
+    [Trait("Category", "Slow")]
     public async Task Tls_init_output_runs_a_job_and_outsiders_can_neither_join_nor_submit()
     {
         var host = BeyondLoopback == "0.0.0.0" ? "127.0.0.1" : BeyondLoopback;

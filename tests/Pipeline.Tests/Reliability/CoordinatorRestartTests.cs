@@ -11,6 +11,7 @@ namespace Pipeline.Tests.Reliability;
 /// <c>pipeline.worker.rejoin-without-coordinator</c>, leave and join their seed again, and the job finishes from the journal.
 /// </summary>
 [Trait("Category", "Faults")]
+[Trait("Category", "Slow")]
 [Collection(ProcessFaultsCollection.Name)]
 public sealed class CoordinatorRestartTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IDisposable
 {

@@ -36,7 +36,7 @@ public sealed class FaultCluster : IDisposable
         var args = new List<string> { "node", "--role", withWorker ? "coordinator,worker" : "coordinator", "--local", "--port", port.ToString(),
             "--job", JobFile, "--config", ConfigFile };
         if (withWorker) args.AddRange(["--threads", "1", "--name", "solo"]);
-        if (hostname is not null) args.AddRange(["--hostname", hostname]);
+        if (hostname is not null) args.AddRange(["--hostname", hostname, "--insecure"]); // inside a network namespace of the test's own
         foreach (var seed in seeds) args.AddRange(["--seed", seed]);
         return Track(new PipelineProcess("coordinator", args, netns: netns));
     }
@@ -45,7 +45,7 @@ public sealed class FaultCluster : IDisposable
     {
         var args = new List<string> { "node", "--role", "worker", "--local", "--port", port.ToString(), "--name", name, "--threads", "1",
             "--config", ConfigFile };
-        if (hostname is not null) args.AddRange(["--hostname", hostname]);
+        if (hostname is not null) args.AddRange(["--hostname", hostname, "--insecure"]); // inside a network namespace of the test's own
         foreach (var seed in seeds) args.AddRange(["--seed", seed]);
         return Track(new PipelineProcess(name, args, netns: netns));
     }
