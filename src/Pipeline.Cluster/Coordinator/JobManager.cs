@@ -395,7 +395,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         if (commits.AlreadyRecorded(outcome) is { } verdict)
         {
             worker.Tell(new CommitAck(committed.JobId, outcome.PartitionId, outcome.Attempt, verdict));
-            if (verdict == CommitVerdict.Duplicate) DeleteDuplicate(run.Spec.Output, outcome);
+            if (verdict == CommitVerdict.Duplicate) DeleteDuplicate(run.Spec.Output, commits, outcome);
             return;
         }
         var (jobId, number, output) = (run.JobId, run.Run, run.Spec.Output);
@@ -420,6 +420,13 @@ public sealed class JobManager : ReceiveActor, IWithTimers
             AssignPending();
             return;
         }
+        // the worker re-sends a commit until it is acknowledged: a second check of the same attempt may arrive after the first was recorded
+        if (commits.AlreadyRecorded(outcome) is { } settled)
+        {
+            check.Worker.Tell(new CommitAck(run.JobId, outcome.PartitionId, outcome.Attempt, settled));
+            if (settled == CommitVerdict.Duplicate) DeleteDuplicate(run.Spec.Output, commits, outcome);
+            return;
+        }
         var verdict = commits.Record(outcome);
         switch (verdict)
         {
@@ -427,9 +434,6 @@ public sealed class JobManager : ReceiveActor, IWithTimers
                 run.Statistics.Add(commits.State.Info(outcome.PartitionId), outcome);
                 _workers.CreditCommit(outcome.Worker, run.JobId, outcome.Rows + outcome.Quarantined);
                 run.RefreshCounts();
-                break;
-            case CommitVerdict.Duplicate:
-                DeleteDuplicate(run.Spec.Output, outcome);
                 break;
             case CommitVerdict.Invalid:
                 _log.Warning("rejected commit of {0} attempt {1}: counts do not match the plan", outcome.PartitionId, outcome.Attempt);
@@ -439,8 +443,11 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         if (commits.IsComplete && run.Phase is RunningPhase) StartMerge(run);
     }
 
-    private void DeleteDuplicate(string output, Processing.PartitionOutcome outcome)
+    /// <summary>Deletes the part of an attempt of a partition whose recorded commit is another attempt's (never the recorded one's).</summary>
+    private void DeleteDuplicate(string output, CommitRecorder commits, Processing.PartitionOutcome outcome)
     {
+        var recorded = commits.State.CommittedAttempt(outcome.PartitionId);
+        if (recorded == 0 || recorded == outcome.Attempt) return;
         try
         {
             if (CommitRecorder.DeleteUnrecordedAttempt(output, outcome.PartitionId, outcome.Attempt, jobEnded: false) > 0)

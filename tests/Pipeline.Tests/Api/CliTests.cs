@@ -78,6 +78,29 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Status_without_job_lists_every_job_and_with_a_cancelled_job_exits_1()
+    {
+        await using var node = await ApiTestNode.StartAsync(new PacedJobServices(4, 100, TimeSpan.FromMilliseconds(50)));
+        await node.WaitReadyAsync();
+        var first = await node.SubmitAsync();
+        var second = await node.SubmitAsync(node.Spec() with { Output = node.Output + "-second" });
+        using (var cancel = await node.Client.SendAsync(node.Request(HttpMethod.Delete, "/jobs/" + first))) cancel.EnsureSuccessStatusCode();
+
+        var list = await RunAsync("status", "--api", node.BaseAddress.ToString());
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        var lines = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"{first} cancelled ", lines[0]);
+        Assert.EndsWith("cancelled by request", lines[0]);
+        Assert.StartsWith($"{second} ", lines[1]);
+        Assert.DoesNotContain(" queued ", lines[1]); // the first job's cancel started it
+
+        var one = await RunAsync("status", "--api", node.BaseAddress.ToString(), "--job", first);
+        Assert.Equal(1, one.ExitCode);
+        Assert.StartsWith($"job {first} cancelled:", one.Stdout);
+    }
+
+    [Fact]
     public async Task Status_of_an_unreachable_api_says_so_in_one_line()
     {
         var run = await RunAsync("status", "--api", "http://127.0.0.1:9");

@@ -1,4 +1,4 @@
-// The coordinator's live dashboard: polls GET /jobs/current every second and redraws from its JSON.
+// The coordinator's live dashboard: polls GET /jobs/current every second (and GET /jobs every few) and redraws from its JSON.
 // Plain script, no build step, nothing loaded from elsewhere.
 "use strict";
 
@@ -25,14 +25,16 @@ function duration(seconds) {
 
 function token() { return sessionStorage.getItem("pipeline-token"); }
 
-async function fetchStatus() {
+const JOBS_EVERY = 3;         // polls between two reads of the job list
+
+async function fetchStatus(path = "jobs/current") {
   const headers = { "Accept": "application/json" };
   const t = token();
   if (t) headers["Authorization"] = "Bearer " + t;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), 5000);
   try {
-    const response = await fetch("jobs/current", { headers, signal: abort.signal, cache: "no-store" });
+    const response = await fetch(path, { headers, signal: abort.signal, cache: "no-store" });
     if (response.status === 401) return { unauthorized: true };
     const body = await response.json();
     if (!response.ok) return { problem: body.detail || body.title || ("HTTP " + response.status) };
@@ -246,6 +248,36 @@ function renderHistograms(s) {
   }
 }
 
+function renderJobs(jobs) {
+  const body = $("jobs").querySelector("tbody");
+  clear(body);
+  $("no-jobs").hidden = jobs.length > 0;
+  $("job-count").textContent = jobs.length ? `(${jobs.length})` : "";
+  for (const j of jobs) {
+    const row = body.insertRow();
+    row.dataset.job = j.job_id;
+    row.insertCell().textContent = j.job_id;
+    row.cells[0].className = "mono";
+    const state = row.insertCell();
+    state.textContent = j.state;
+    state.className = "badge state-" + j.state;
+    row.insertCell().textContent = `${j.partitions.committed}/${j.partitions.total}`;
+    row.insertCell().textContent = `${fmt.format(j.images_done)}/${fmt.format(j.images)}`;
+    row.insertCell().textContent = j.submitted_at ? new Date(j.submitted_at).toLocaleString() : "";
+    row.insertCell().textContent = duration(j.elapsed_seconds);
+    const last = row.insertCell();
+    last.textContent = j.error || j.dataset || j.output || "";
+    if (j.error) last.className = "error";
+  }
+}
+
+function renderWaiting(s) {
+  const el = $("waiting");
+  const text = [s.waiting, s.warning ? "warning: " + s.warning : null].filter(Boolean).join(" · ");
+  el.hidden = !text;
+  el.textContent = text;
+}
+
 function render(s) {
   deriveEvents(s);
   renderProgress(s);
@@ -253,6 +285,7 @@ function render(s) {
   renderWorkers(s);
   renderErrors(s);
   renderHistograms(s);
+  renderWaiting(s);
   previous = s;
   updates++;
   document.body.dataset.updates = String(updates);
@@ -278,6 +311,10 @@ async function poll() {
       $("token-form").hidden = true;
       setConnection("live", true);
       render(result.status);
+      if (updates % JOBS_EVERY === 1) {
+        const list = await fetchStatus("jobs");
+        if (list.status) renderJobs(list.status);
+      }
     }
   } catch (e) {
     setConnection("coordinator unreachable", false);
