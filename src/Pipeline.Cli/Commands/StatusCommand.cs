@@ -276,7 +276,9 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
         return new Rows(rows);
     }
 
-    private static string Eta(JobView v) => v.Finished ? "done" : v.EtaSeconds is { } eta ? StatusView.FormatDuration(eta) : "--:--";
+    // "done" only for a job that succeeded; a failed or cancelled one has no ETA (its state leads the line)
+    private static string Eta(JobView v) => v.Finished && v.State == JobPhase.Succeeded ? "done"
+        : !v.Finished && v.EtaSeconds is { } eta ? StatusView.FormatDuration(eta) : "--:--";
 
     private static string Bar(double fraction, string color)
     {

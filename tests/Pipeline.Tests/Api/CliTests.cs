@@ -118,7 +118,7 @@ public sealed class CliTests
             [new WorkerView("gpu-1", ["worker", "gpu"], 1, 4_500, 12.5, DateTimeOffset.UnixEpoch, 0.4)]);
         Assert.Equal(
         [
-            "job 0123456789abcdef failed: 4/10 partitions (1 in flight, 5 queued) · 4,500/10,000 images (45.0%) · 12.5 img/s · ETA done · 2:05 elapsed · 100 quarantined",
+            "job 0123456789abcdef failed: 4/10 partitions (1 in flight, 5 queued) · 4,500/10,000 images (45.0%) · 12.5 img/s · ETA --:-- · 2:05 elapsed · 100 quarantined", // no "ETA done" for a failed job
             "  worker gpu-1 [worker,gpu]: 1 partition(s) · 4,500 images · 12.5 img/s · heartbeat 0.4 s ago",
             "  quarantined by kind: truncated-jpeg 60, decode 40",
             "  error: partition val-Aves-00003 failed 3 times; last error: disk full",

@@ -87,7 +87,8 @@ public sealed class ClosedByDefaultTests(SmallCorpusFixture corpus, ITestOutputH
         {
             var port = FreePort();
             var node = Start("worker", null, "node", "--role", "worker", "--hostname", host, "--port", port.ToString());
-            Assert.True(await node.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 1, node.Output);
+            // exit 2: bad usage or input (README, "Exit codes"), refused before anything opens
+            Assert.True(await node.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 2, node.Output);
             Assert.Contains($"refusing to open the cluster port on {host} without TLS", node.Output);
             Assert.Contains("pipeline tls init --out DIR", node.Output);
             Assert.DoesNotContain("up with roles", node.Output);
@@ -135,7 +136,7 @@ public sealed class ClosedByDefaultTests(SmallCorpusFixture corpus, ITestOutputH
         await WaitForOutputAsync(first, "up with roles", TimeSpan.FromSeconds(60));
         var second = Start("second", null, "node", "--role", "worker", "--port", port.ToString());
 
-        Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 1, second.Output);
+        Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 2, second.Output); // bad input: another --port
         Assert.Contains($"port {port} on 127.0.0.1 is already in use", second.Output);
         Assert.False(first.HasExited);
     }
