@@ -166,7 +166,7 @@ public sealed class DashboardTests
             Assert.Equal((job.FinishedAt!.Value - job.StartedAt!.Value).TotalSeconds, job.ElapsedSeconds, 6);
             Assert.Equal("average throughput", end.GetProperty("rateLabel").GetString());
             Assert.Equal("wall time", end.GetProperty("elapsedLabel").GetString());
-            Assert.Equal(job.AverageImagesPerSecond.ToString("N1", CultureInfo.GetCultureInfo("en-US")), end.GetProperty("rate").GetString());
+            Assert.Equal(job.AverageImagesPerSecond.ToString("N1", CultureInfo.InvariantCulture), end.GetProperty("rate").GetString());
             Assert.True(job.AverageImagesPerSecond > 1, $"average {job.AverageImagesPerSecond}");
             Assert.Contains(end.GetProperty("events").EnumerateArray(), e => e.GetProperty("text").GetString()!.Contains("job succeeded"));
             Assert.False(end.GetProperty("cancelShown").GetBoolean());
