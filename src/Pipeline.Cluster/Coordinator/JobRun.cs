@@ -87,7 +87,9 @@ public sealed class JobRun(JobRecord record)
         var merging = new MergingPhase(running.Commits);
         Phase = merging;
         Record = Record with { State = JobPhase.Merging };
-        Timeline.Note(DateTimeOffset.UtcNow, "info", "every partition committed: merging");
+        var now = DateTimeOffset.UtcNow;
+        Timeline.LastSample(now, running.Commits.State.ImagesCommitted);
+        Timeline.Note(now, "info", "every partition committed: merging");
         return merging;
     }
 

@@ -43,9 +43,19 @@ public sealed class JobTimeline
     public void Sample(DateTimeOffset now, long imagesDone)
     {
         if (_lastAt is not { } last) { StartSeries(now, imagesDone); return; }
-        var span = now - last;
-        if (span < _step) return;
-        _samples.Add(new ThroughputSample(now, Math.Max(0, imagesDone - _lastImages) / span.TotalSeconds, span.TotalSeconds));
+        if (now - last >= _step) Add(now, last, imagesDone);
+    }
+
+    /// <summary>The last sample, whatever the step: the run's images are all done (its end would otherwise be lost).</summary>
+    public void LastSample(DateTimeOffset now, long imagesDone)
+    {
+        if (_lastAt is { } last && now - last >= TimeSpan.FromMilliseconds(100)) Add(now, last, imagesDone);
+    }
+
+    private void Add(DateTimeOffset now, DateTimeOffset last, long imagesDone)
+    {
+        var seconds = (now - last).TotalSeconds;
+        _samples.Add(new ThroughputSample(now, Math.Max(0, imagesDone - _lastImages) / seconds, seconds));
         _lastAt = now;
         _lastImages = imagesDone;
         if (_samples.Count > MaxSamples) Decimate();
