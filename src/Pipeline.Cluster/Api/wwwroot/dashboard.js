@@ -103,7 +103,7 @@ function renderHistory(s) {
   clear(chart);
   const series = s.throughput.map((p) => ({ t: Date.parse(p.at) / 1000, rate: p.images_per_second, seconds: p.seconds }));
   $("rate-history").dataset.points = String(series.length);
-  const W = 600, H = 160, left = 46, right = 10, top = 8, bottom = 30;
+  const W = 600, H = 160, left = 58, right = 10, top = 8, bottom = 30;
   const max = Math.max(1, ...series.map((p) => p.rate)) * 1.1;
   const t0 = series.length ? series[0].t - series[0].seconds : 0;
   const t1 = series.length ? series[series.length - 1].t : 1;
