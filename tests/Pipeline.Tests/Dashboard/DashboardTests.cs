@@ -60,6 +60,26 @@ public sealed class DashboardTests
         return JsonDocument.Parse(lines[^1]).RootElement.Clone();
     }
 
+    /// <summary>Runs <paramref name="check"/> on a node with two workers (worker-1 on the node, worker-2) once its job has started.</summary>
+    private static async Task WithRunningJobAsync(PacedJobServices services, Func<ApiTestNode, string, Task> check)
+    {
+        await using var node = await ApiTestNode.StartAsync(services, workerName: "worker-1");
+        var second = await node.AddWorkerAsync(services, "worker-2");
+        try
+        {
+            await node.WaitReadyAsync();
+            await node.WaitForWorkersAsync(2);
+            var id = await node.SubmitAsync();
+            await node.WaitForAsync(j => j.ImagesDone > 0, TimeSpan.FromSeconds(20), "the job starting");
+            await check(node, id);
+        }
+        finally
+        {
+            await second.StopAsync(CancellationToken.None);
+            second.Dispose();
+        }
+    }
+
     private static long Number(JsonElement snapshot, string name) =>
         long.Parse(snapshot.GetProperty(name).GetString()!, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
 
@@ -69,15 +89,8 @@ public sealed class DashboardTests
         // two workers, 24 partitions x 30 images x 50 ms: about 18 s of work, so the page sees the job move
         // even when the browser is slow to start on a busy machine (the test ends as soon as the page has changed)
         var services = new PacedJobServices(24, 30, TimeSpan.FromMilliseconds(50));
-        await using var node = await ApiTestNode.StartAsync(services, workerName: "worker-1");
-        var second = await node.AddWorkerAsync(services, "worker-2");
-        try
+        await WithRunningJobAsync(services, async (node, id) =>
         {
-            await node.WaitReadyAsync();
-            await node.WaitForWorkersAsync(2);
-            var id = await node.SubmitAsync();
-            await node.WaitForAsync(j => j.ImagesDone > 0, TimeSpan.FromSeconds(20), "the job starting");
-
             var screenshot = Path.Combine(AppContext.BaseDirectory, "dashboard-screenshots", "dashboard-running.png");
             Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
             File.Delete(screenshot);
@@ -104,12 +117,7 @@ public sealed class DashboardTests
             Assert.Empty(result.GetProperty("consoleErrors").EnumerateArray());
             Assert.Empty(result.GetProperty("pageErrors").EnumerateArray());
             Assert.True(new FileInfo(screenshot).Length > 20_000, "the screenshot is suspiciously small");
-        }
-        finally
-        {
-            await second.StopAsync(CancellationToken.None);
-            second.Dispose();
-        }
+        });
     }
 
     private static string Screenshot(string name)
@@ -125,15 +133,8 @@ public sealed class DashboardTests
     {
         // 16 partitions x 30 images x 40 ms on two workers: about 10 s of work, so the page reloads mid-job
         var services = new PacedJobServices(16, 30, TimeSpan.FromMilliseconds(40));
-        await using var node = await ApiTestNode.StartAsync(services, workerName: "worker-1");
-        var second = await node.AddWorkerAsync(services, "worker-2");
-        try
+        await WithRunningJobAsync(services, async (node, id) =>
         {
-            await node.WaitReadyAsync();
-            await node.WaitForWorkersAsync(2);
-            var id = await node.SubmitAsync();
-            await node.WaitForAsync(j => j.ImagesDone > 0, TimeSpan.FromSeconds(20), "the job starting");
-
             var result = await RunCheckAsync(node.BaseAddress, Screenshot("dashboard-reloaded.png"), "reload");
             var reloadedAt = DateTimeOffset.Parse(result.GetProperty("reloadedAt").GetString()!, CultureInfo.InvariantCulture);
             var after = result.GetProperty("afterReload");
@@ -174,12 +175,7 @@ public sealed class DashboardTests
             Assert.Equal(480, job.Workers.Sum(w => w.ImagesDone));
             Assert.Empty(result.GetProperty("consoleErrors").EnumerateArray());
             Assert.Empty(result.GetProperty("pageErrors").EnumerateArray());
-        }
-        finally
-        {
-            await second.StopAsync(CancellationToken.None);
-            second.Dispose();
-        }
+        });
     }
 
     [ChromiumFact]
