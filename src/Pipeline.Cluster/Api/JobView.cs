@@ -31,6 +31,8 @@ public sealed record WorkerView(
 {
     /// <summary>The worker's pipeline stages (busy share, images/s, queue depth) and its bottleneck; null before its first partition.</summary>
     public Pipeline.Processing.StageFigures? Stages { get; init; }
+    /// <summary>The worker's model: seconds it ran a batch (busy) and sat idle since the worker started; null before its first batch.</summary>
+    public EmbeddingTime? Embedding { get; init; }
 }
 
 /// <summary>What <c>GET /jobs/{id}</c> answers (and each item of <c>GET /jobs</c>): the coordinator's <see cref="JobStatus"/>
@@ -66,6 +68,12 @@ public sealed record JobView(
     public string? Waiting { get; init; }
     /// <summary>A problem to act on (no worker for more than a minute), else null.</summary>
     public string? Warning { get; init; }
+    /// <summary>Images done over the run's wall time (started to finished, or to now): a finished job's throughput.</summary>
+    public double AverageImagesPerSecond { get; init; }
+    /// <summary>What happened to the run, oldest first, each at its real time (bounded).</summary>
+    public JobEvent[] Events { get; init; } = [];
+    /// <summary>The run's images/s over time, oldest first (bounded; see docs/api.md).</summary>
+    public ThroughputSample[] Throughput { get; init; } = [];
 
     public static JobView From(JobStatus s, DateTimeOffset now)
     {
@@ -83,7 +91,8 @@ public sealed record JobView(
             s.Error, s.Dataset, new Dictionary<string, int>(s.QuarantineByKind), histograms, FromWorkers(s.Workers, now))
         {
             Run = s.Run, Corpus = s.Corpus, SubmittedAt = s.SubmittedAt, StartedAt = s.StartedAt, FinishedAt = s.FinishedAt,
-            Waiting = s.Waiting, Warning = s.Warning,
+            Waiting = s.Waiting, Warning = s.Warning, Events = s.Events, Throughput = s.Throughput,
+            AverageImagesPerSecond = s.ElapsedSeconds > 0 ? Finite(s.ImagesDone / s.ElapsedSeconds) : 0,
         };
     }
 
@@ -94,7 +103,7 @@ public sealed record JobView(
         {
             var w = workers[i];
             views[i] = new WorkerView(w.Worker, w.Roles, w.Partitions, w.ImagesDone, Finite(w.ImagesPerSecond), w.LastHeartbeat,
-                Math.Max(0, (now - w.LastHeartbeat).TotalSeconds)) { Stages = w.Stages };
+                Math.Max(0, (now - w.LastHeartbeat).TotalSeconds)) { Stages = w.Stages, Embedding = w.Embedding };
         }
         return views;
     }

@@ -273,6 +273,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         {
             Context.Watch(Sender);
             _log.Info("worker {0} joined with roles [{1}]", name, string.Join(",", roles));
+            _active?.Timeline.Note(DateTimeOffset.UtcNow, "info", $"worker {name} joined [{string.Join(",", roles)}]");
         }
         else if (replaced is not null)
         {
@@ -349,6 +350,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         var released = _active?.Commits?.State.Release(gone.Name) ?? [];
         _log.Warning("worker {0} is gone; re-queued {1} partition(s): {2}", gone.Name, released.Count,
             string.Join(", ", released.Select(l => $"{l.PartitionId}#{l.Attempt}")));
+        _active?.Timeline.Note(DateTimeOffset.UtcNow, "bad", $"worker {gone.Name} left; {released.Count} partition(s) re-queued");
         AssignPending();
     }
 
@@ -361,6 +363,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
                 _log.Warning("lease of {0} attempt {1} on {2} expired; re-queued", lease.PartitionId, lease.Attempt, lease.Worker);
             AssignPending();
             WatchForWorkers(run, now);
+            run.Timeline.Sample(now, StatusReport.ImagesDone(run, running.Commits, _workers));
         }
         PushStatus();
     }
@@ -493,6 +496,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         if (_active is not { Phase: RunningPhase running } run || failed.JobId != run.JobId) return;
         var count = run.Statistics.Failed(failed.PartitionId);
         _log.Warning("{0} attempt {1} failed on {2} ({3} in a row): {4}", failed.PartitionId, failed.Attempt, failed.Worker, count, failed.Reason);
+        run.Timeline.Note(DateTimeOffset.UtcNow, "bad", $"partition {failed.PartitionId} attempt {failed.Attempt} failed on {failed.Worker}: {failed.Reason}");
         running.Commits.State.Release(failed.Worker, failed.PartitionId);
         if (count >= _settings.MaxAttemptFailures)
         {

@@ -34,6 +34,8 @@ public sealed class JobRun(JobRecord record)
     public JobRecord Record { get; private set; } = record;
     public RunPhase Phase { get; private set; } = new QueuedPhase();
     public JobStatistics Statistics { get; } = new();
+    /// <summary>What happened to this run and its throughput over time, each at its real time.</summary>
+    public JobTimeline Timeline { get; } = NewTimeline(record);
     public string JobId => Record.JobId;
     public int Run => Record.Run;
     public JobSpec Spec => Record.Spec;
@@ -59,6 +61,7 @@ public sealed class JobRun(JobRecord record)
         var planning = new PlanningPhase(requester is null || requester.IsNobody() ? [] : [requester]);
         Phase = planning;
         Record = Record with { State = JobPhase.Planning, StartedAt = now, FinishedAt = null, Error = null, Dataset = null };
+        Timeline.Note(now, "info", "job started: planning");
         return planning;
     }
 
@@ -70,6 +73,10 @@ public sealed class JobRun(JobRecord record)
         foreach (var commit in commits.State.Commits) Statistics.Add(commits.State.Info(commit.PartitionId), commit);
         Record = Record with { State = JobPhase.Running, Partitions = commits.State.Total, Images = commits.Job.Plan.Images };
         RefreshCounts();
+        var now = DateTimeOffset.UtcNow;
+        Timeline.Note(now, "info", $"job running: {commits.State.Total} partitions, {commits.Job.Plan.Images} images" +
+            (commits.State.Committed > 0 ? $", {commits.State.Committed} committed before" : ""));
+        Timeline.StartSeries(now, commits.State.ImagesCommitted);
         return running;
     }
 
@@ -80,6 +87,9 @@ public sealed class JobRun(JobRecord record)
         var merging = new MergingPhase(running.Commits);
         Phase = merging;
         Record = Record with { State = JobPhase.Merging };
+        var now = DateTimeOffset.UtcNow;
+        Timeline.LastSample(now, running.Commits.State.ImagesCommitted);
+        Timeline.Note(now, "info", "every partition committed: merging");
         return merging;
     }
 
@@ -90,6 +100,7 @@ public sealed class JobRun(JobRecord record)
         merging.Commits.Dispose();
         Phase = new FinishedPhase(JobPhase.Succeeded);
         Record = Record with { State = JobPhase.Succeeded, FinishedAt = now, Dataset = dataset };
+        Timeline.Note(now, "info", "job succeeded: dataset " + dataset);
     }
 
     public void Failed(string reason, DateTimeOffset now) => End(JobPhase.Failed, reason, now);
@@ -108,6 +119,7 @@ public sealed class JobRun(JobRecord record)
         _cancellation.Cancel();
         Phase = new FinishedPhase(outcome);
         Record = Record with { State = outcome, FinishedAt = now, Error = reason };
+        Timeline.Note(now, "bad", $"job {JobStates.Name(outcome)}: {reason}");
     }
 
     /// <summary>Copies the recorded counts into the record (after each accepted commit).</summary>
@@ -116,6 +128,13 @@ public sealed class JobRun(JobRecord record)
         if (Commits is not { } commits) return;
         var state = commits.State;
         Record = Record with { Committed = state.Committed, Rows = state.RowsCommitted, Quarantined = state.QuarantinedCommitted };
+    }
+
+    private static JobTimeline NewTimeline(JobRecord record)
+    {
+        var timeline = new JobTimeline();
+        timeline.Note(record.SubmittedAt, "info", $"job {record.JobId} queued (run {record.Run})");
+        return timeline;
     }
 
     private T Expect<T>() where T : RunPhase =>

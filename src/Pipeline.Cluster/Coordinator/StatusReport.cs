@@ -31,10 +31,12 @@ public static class StatusReport
             {
                 QuarantineByKind = run.Statistics.QuarantineByKind,
                 Histograms = run.Statistics.Histograms(),
+                Events = run.Timeline.Events,
+                Throughput = run.Timeline.Series,
             };
         }
         var state = commits.State;
-        var done = state.ImagesCommitted + workers.InFlightImages(run.JobId, state.IsCommitted);
+        var done = ImagesDone(run, commits, workers);
         var rate = run.Statistics.Rate(now, done);
         var running = run.Phase is RunningPhase;
         double? eta = running && rate > 0 ? (commits.Job.Plan.Images - done) / rate : null;
@@ -49,9 +51,13 @@ public static class StatusReport
             r.Dataset, run.Statistics.QuarantineByKind, run.Statistics.Histograms(), workers.Status(run.JobId, state.IsCommitted))
         {
             Run = r.Run, Corpus = r.Spec.Corpus, SubmittedAt = r.SubmittedAt, StartedAt = r.StartedAt, FinishedAt = r.FinishedAt,
-            Waiting = waiting, Warning = warning,
+            Waiting = waiting, Warning = warning, Events = run.Timeline.Events, Throughput = run.Timeline.Series,
         };
     }
+
+    /// <summary>Images of the run committed plus those in flight on workers.</summary>
+    public static long ImagesDone(JobRun run, CommitRecorder commits, WorkerRegistry workers) =>
+        commits.State.ImagesCommitted + workers.InFlightImages(run.JobId, commits.State.IsCommitted);
 
     public static string NoWorkerWarning(TimeSpan waited) =>
         string.Format(CultureInfo.InvariantCulture,

@@ -88,9 +88,19 @@ public sealed record JobStatus(
     public string? Waiting { get; init; }
     /// <summary>A problem the user should act on (no worker for more than a minute); null when none.</summary>
     public string? Warning { get; init; }
+    /// <summary>What happened to the job, oldest first, each at the time it happened (bounded: see <c>JobTimeline</c>).</summary>
+    public JobEvent[] Events { get; init; } = [];
+    /// <summary>Images/s over the job, oldest first, bounded in size (older samples merged in pairs).</summary>
+    public ThroughputSample[] Throughput { get; init; } = [];
 
     public bool IsFinished => State is JobPhase.Succeeded or JobPhase.Failed or JobPhase.Cancelled;
 }
+
+/// <summary>One thing that happened to a job: <see cref="Kind"/> is info or bad (a failure, a worker lost, a cancel).</summary>
+public sealed record JobEvent(DateTimeOffset At, string Kind, string Text);
+
+/// <summary>Images/s of a job over the <see cref="Seconds"/> that end at <see cref="At"/>.</summary>
+public sealed record ThroughputSample(DateTimeOffset At, double ImagesPerSecond, double Seconds);
 
 /// <summary>The phases under the names the commands compare against (<c>status.State == JobStates.Succeeded</c>).</summary>
 public static class JobStates

@@ -2,15 +2,16 @@
 // Plain script, no build step, nothing loaded from elsewhere.
 "use strict";
 
+// The event log and the throughput series come from the coordinator (each event at its real time), so a reload shows
+// the whole job as it happened.
 const POLL_MS = 1000;
-const HISTORY_SECONDS = 120;
 const SVG = "http://www.w3.org/2000/svg";
 const STALE_HEARTBEAT_S = 5;
+const SHOWN_EVENTS = 50;
+const ACTIVE = new Set(["queued", "planning", "running"]);
 
-const history = [];          // [{t, rate}] for the sparkline
-const events = [];           // newest first, at most 50
-let previous = null;         // the last status, to derive events from changes
 let updates = 0;
+let current = null;          // the last status shown
 
 const $ = (id) => document.getElementById(id);
 const fmt = new Intl.NumberFormat("en-US");
@@ -23,6 +24,7 @@ function duration(seconds) {
   return h > 0 ? `${h}:${two(m)}:${two(r)}` : `${m}:${two(r)}`;
 }
 
+// the token lives in this tab's sessionStorage only: gone when the tab closes, never sent anywhere but this coordinator
 function token() { return sessionStorage.getItem("pipeline-token"); }
 
 const JOBS_EVERY = 3;         // polls between two reads of the job list
@@ -41,35 +43,6 @@ async function fetchStatus(path = "jobs/current") {
     return { status: body };
   } finally {
     clearTimeout(timer);
-  }
-}
-
-function note(text, kind) {
-  events.unshift({ at: new Date(), text, kind });
-  if (events.length > 50) events.length = 50;
-}
-
-function deriveEvents(s) {
-  const p = previous;
-  if (!p || p.job_id !== s.job_id) {
-    if (s.job_id) note(`job ${s.job_id} ${s.state}`, "info");
-  } else if (p.state !== s.state) {
-    note(`job ${s.state}` + (s.error ? `: ${s.error}` : ""), s.state === "failed" || s.state === "cancelled" ? "bad" : "info");
-  }
-  const before = new Map((p ? p.workers : []).map((w) => [w.worker, w]));
-  const now = new Set();
-  for (const w of s.workers) {
-    now.add(w.worker);
-    if (!before.has(w.worker)) note(`worker ${w.worker} joined [${w.roles.join(",")}]`, "info");
-  }
-  for (const name of before.keys()) if (!now.has(name)) note(`worker ${name} left; its partitions are re-queued`, "bad");
-  if (p && p.job_id === s.job_id) {
-    for (const [kind, count] of Object.entries(s.quarantine_by_kind)) {
-      const was = p.quarantine_by_kind[kind] || 0;
-      if (count > was) note(`${count - was} image(s) quarantined: ${kind}`, "bad");
-    }
-    const committed = s.partitions.committed - p.partitions.committed;
-    if (committed > 0) note(`${committed} partition(s) committed (${s.partitions.committed}/${s.partitions.total})`, "info");
   }
 }
 
@@ -93,9 +66,13 @@ function renderProgress(s) {
   $("progress-bar").setAttribute("aria-valuenow", String(pct));
   $("images-done").textContent = fmt.format(s.images_done);
   $("images-total").textContent = fmt.format(s.images);
-  $("rate").textContent = fmt1.format(s.images_per_second);
-  $("eta").textContent = s.finished ? "done" : duration(s.eta_seconds);
+  // a finished job shows what it averaged over its wall time, not a recent rate decaying to 0
+  $("rate-label").textContent = s.finished ? "average throughput" : "throughput";
+  $("rate").textContent = fmt1.format(s.finished ? s.average_images_per_second : s.images_per_second);
+  $("eta").textContent = s.finished ? (s.state === "succeeded" ? "done" : s.state) : duration(s.eta_seconds);
+  $("elapsed-label").textContent = s.finished ? "wall time" : "elapsed";
   $("elapsed").textContent = duration(s.elapsed_seconds);
+  $("cancel").hidden = !(s.job_id && ACTIVE.has(s.state));
   $("rows").textContent = fmt.format(s.rows);
   $("quarantined").textContent = fmt.format(s.quarantined);
   $("output").textContent = s.output || "";
@@ -120,22 +97,40 @@ function renderProgress(s) {
   }
 }
 
+// the coordinator's throughput series: x is the time of day, y images/s, both axes labelled
 function renderHistory(s) {
-  const now = Date.now() / 1000;
-  history.push({ t: now, rate: s.images_per_second });
-  while (history.length && now - history[0].t > HISTORY_SECONDS) history.shift();
   const chart = $("rate-history");
   clear(chart);
-  const max = Math.max(1, ...history.map((h) => h.rate));
-  const points = history.map((h) => {
-    const x = 600 - ((now - h.t) / HISTORY_SECONDS) * 600;
-    const y = 58 - (h.rate / max) * 54;
-    return `${x.toFixed(1)},${y.toFixed(1)}`;
-  });
-  if (points.length > 1) {
-    svgEl("polyline", { points: points.join(" "), fill: "none", stroke: "var(--train)", "stroke-width": 2, "vector-effect": "non-scaling-stroke" }, chart);
+  const series = s.throughput.map((p) => ({ t: Date.parse(p.at) / 1000, rate: p.images_per_second, seconds: p.seconds }));
+  $("rate-history").dataset.points = String(series.length);
+  const W = 600, H = 160, left = 58, right = 10, top = 8, bottom = 30;
+  const max = Math.max(1, ...series.map((p) => p.rate)) * 1.1;
+  const t0 = series.length ? series[0].t - series[0].seconds : 0;
+  const t1 = series.length ? series[series.length - 1].t : 1;
+  const span = Math.max(1, t1 - t0);
+  const x = (t) => left + ((t - t0) / span) * (W - left - right);
+  const y = (rate) => H - bottom - (rate / max) * (H - top - bottom);
+  svgEl("line", { x1: left, x2: left, y1: top, y2: H - bottom, stroke: "#cbd5e0" }, chart);
+  svgEl("line", { x1: left, x2: W - right, y1: H - bottom, y2: H - bottom, stroke: "#cbd5e0" }, chart);
+  for (const v of [0, max / 2, max]) {
+    svgEl("text", { x: left - 4, y: y(v) + 3, "text-anchor": "end", class: "axis y-tick" }, chart).textContent = fmt1.format(v);
   }
-  $("rate-max").textContent = fmt1.format(max);
+  const yTitle = svgEl("text", { x: 10, y: (H - bottom + top) / 2, "text-anchor": "middle", class: "axis",
+    transform: `rotate(-90 10 ${(H - bottom + top) / 2})` }, chart);
+  yTitle.textContent = "images/s";
+  if (series.length) {
+    for (const [t, anchor] of [[t0, "start"], [(t0 + t1) / 2, "middle"], [t1, "end"]]) {
+      svgEl("text", { x: x(t), y: H - bottom + 13, "text-anchor": anchor, class: "axis x-tick" }, chart).textContent =
+        new Date(t * 1000).toLocaleTimeString();
+    }
+  }
+  svgEl("text", { x: (left + W - right) / 2, y: H - 3, "text-anchor": "middle", class: "axis" }, chart).textContent = "time";
+  const points = [`${x(t0).toFixed(1)},${y(series.length ? series[0].rate : 0).toFixed(1)}`]
+    .concat(series.map((p) => `${x(p.t).toFixed(1)},${y(p.rate).toFixed(1)}`));
+  if (series.length) {
+    svgEl("polyline", { points: points.join(" "), fill: "none", stroke: "var(--train)", "stroke-width": 2 }, chart);
+  }
+  $("rate-max").textContent = fmt1.format(Math.max(0, ...series.map((p) => p.rate)));
 }
 
 function renderWorkers(s) {
@@ -165,8 +160,15 @@ function renderWorkers(s) {
     const beat = row.insertCell();
     beat.textContent = fmt1.format(w.heartbeat_age_seconds) + " s ago";
     if (w.heartbeat_age_seconds > STALE_HEARTBEAT_S) beat.className = "stale";
+    row.insertCell().textContent = describeModel(w.embedding);
     row.insertCell().textContent = describeStages(w.stages);
   }
+}
+
+// the GPU view: how long the worker's model ran batches and sat idle (since the worker started)
+function describeModel(e) {
+  if (!e) return "–";
+  return `${e.device}: busy ${duration(e.model_busy_seconds)} · idle ${duration(e.model_idle_seconds)}`;
 }
 
 // the worker's pipeline stages: busy share of each (read, decode, embed, write) and the bottleneck, the busiest
@@ -191,9 +193,14 @@ function renderErrors(s) {
   }
   const list = $("events");
   clear(list);
-  for (const e of events.slice(0, 20)) {
+  // newest first, each at the time the coordinator recorded it
+  for (const e of s.events.slice(-SHOWN_EVENTS).reverse()) {
     const li = document.createElement("li");
-    li.textContent = `${e.at.toLocaleTimeString()} ${e.text}`;
+    li.dataset.at = e.at;
+    const time = document.createElement("time");
+    time.dateTime = e.at;
+    time.textContent = new Date(e.at).toLocaleTimeString();
+    li.append(time, " " + e.text);
     if (e.kind === "bad") li.className = "stale";
     list.appendChild(li);
   }
@@ -279,14 +286,13 @@ function renderWaiting(s) {
 }
 
 function render(s) {
-  deriveEvents(s);
+  current = s;
   renderProgress(s);
   renderHistory(s);
   renderWorkers(s);
   renderErrors(s);
   renderHistograms(s);
   renderWaiting(s);
-  previous = s;
   updates++;
   document.body.dataset.updates = String(updates);
   document.body.dataset.state = s.state;
@@ -321,6 +327,29 @@ async function poll() {
   }
   setTimeout(poll, POLL_MS);
 }
+
+// cancel the shown job: DELETE /jobs/{id} with the token (asked for here when the page has none; kept for this tab only)
+$("cancel").addEventListener("click", async () => {
+  if (!current || !current.job_id) return;
+  if (!confirm(`Cancel job ${current.job_id}?`)) return;
+  let t = token();
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (!t) {
+      t = prompt("Bearer token of this coordinator (needed to cancel)");
+      if (!t) return;
+      sessionStorage.setItem("pipeline-token", t.trim());
+      t = t.trim();
+    }
+    const response = await fetch("jobs/" + encodeURIComponent(current.job_id), {
+      method: "DELETE", headers: { "Accept": "application/json", "Authorization": "Bearer " + t }, cache: "no-store",
+    });
+    if (response.status === 401 || response.status === 403) { sessionStorage.removeItem("pipeline-token"); t = null; continue; }
+    const body = await response.json().catch(() => ({}));
+    $("cancel-result").hidden = false;
+    $("cancel-result").textContent = response.ok ? `job ${current.job_id} cancelled` : (body.detail || body.title || "HTTP " + response.status);
+    return;
+  }
+});
 
 $("token-form").addEventListener("submit", (e) => {
   e.preventDefault();
