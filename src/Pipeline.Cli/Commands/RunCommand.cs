@@ -61,10 +61,15 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         }
         var spec = settings.ToSpec(corpus, output) with { AllowNonEmptyOut = settings.AllowNonEmptyOut };
         // refused at once, before a cluster starts, when another job or run owns the folder (the job takes the lock itself)
-        if (OutputLock.FindLiveHolder(spec.Output) is { } holder)
-            throw new UserFacingException(OutputLock.InUse(spec.Output, holder).Message);
-        try { OutputFolder.CheckOwnership(spec.Output, spec.AllowNonEmptyOut); }
-        catch (InvalidDataException e) { throw new UserFacingException(e.Message); }
+        try
+        {
+            OutputLock.ThrowIfHeld(spec.Output);
+            OutputFolder.CheckOwnership(spec.Output, spec.AllowNonEmptyOut);
+        }
+        catch (Exception e) when (e is OutputInUseException or InvalidDataException)
+        {
+            throw new UserFacingException(e.Message);
+        }
         var threads = settings.Threads ?? Environment.ProcessorCount;
         var perWorker = Math.Max(1, threads / settings.Workers);
         var gpu = spec.Device == "cuda";

@@ -86,18 +86,24 @@ public sealed class OutputLock : IDisposable
                 return new OutputLock(path, me, holder);
             Thread.Sleep(100); // another process is taking it over right now
         }
-        var (last, lastAge, _) = Read(path);
-        throw InUse(output, last, lastAge);
+        throw InUse(output, Read(path).Holder);
     }
 
-    /// <summary>The live holder of an output folder's lock, or null when it is free or its holder is gone.</summary>
+    /// <summary>The live holder of an output folder's lock, or null when it is free, its holder is gone, or it is half-written.</summary>
     public static OutputLockHolder? FindLiveHolder(string output)
     {
         var (holder, age, exists) = Read(PathFor(output));
-        return exists && IsLive(holder, age) ? holder ?? new OutputLockHolder("?", 0, null, DateTimeOffset.UtcNow - age, "") : null;
+        return exists && IsLive(holder, age) ? holder : null;
     }
 
-    public static OutputInUseException InUse(string output, OutputLockHolder? holder, TimeSpan? age = null) => new(holder is null
+    /// <summary>Throws <see cref="OutputInUseException"/> naming the holder when a live job owns the folder; takes nothing.</summary>
+    public static void ThrowIfHeld(string output)
+    {
+        var (holder, age, exists) = Read(PathFor(output));
+        if (exists && IsLive(holder, age)) throw InUse(output, holder);
+    }
+
+    private static OutputInUseException InUse(string output, OutputLockHolder? holder) => new(holder is null
         ? $"output folder {output} is being taken by another run right now ({PathFor(output)} is being written); wait for it or choose another --out"
         : $"output folder {output} is in use by another job ({holder.Describe()}); wait for it to finish, stop it, or choose another --out. " +
           $"A crashed owner's lock ({PathFor(output)}) is taken over at once on its own machine, or {StaleAfter.TotalSeconds:F0} s after its last heartbeat elsewhere.");
