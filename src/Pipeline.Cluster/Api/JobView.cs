@@ -126,6 +126,3 @@ public sealed record SubmittedJob(string JobId, string Output, string Status)
     public JobPhase State { get; init; }
     public int Run { get; init; }
 }
-
-/// <summary>The answer to <c>GET /readyz</c> and <c>GET /healthz</c>.</summary>
-public sealed record HealthView(string Status, string? Member, string? Address);

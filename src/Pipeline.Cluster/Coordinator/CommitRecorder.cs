@@ -30,7 +30,7 @@ public sealed class CommitRecorder : IDisposable
     {
         var paths = new JobPaths(job.Spec.Output);
         Directory.CreateDirectory(paths.StateDir);
-        AtomicFile.WriteAllText(paths.JobFile, job.Spec.ToJson());
+        DurableFiles.WriteAllText(paths.JobFile, job.Spec.ToJson());
         var (journal, entries) = CommitJournal.Open(paths.JournalFile);
         var state = new JobState(job.Plan, lease, entries);
         state.RecountTotals();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
+using Pipeline.Storage;
 
 namespace Pipeline.Cluster.Coordinator;
 
@@ -113,6 +114,6 @@ public sealed class JobHistory
     {
         if (_file is null) return;
         Directory.CreateDirectory(Path.GetDirectoryName(_file)!);
-        AtomicFile.WriteAllText(_file, JsonSerializer.Serialize(_records, JobJson.Options));
+        DurableFiles.WriteAllText(_file, JsonSerializer.Serialize(_records, JobJson.Options));
     }
 }

@@ -119,9 +119,3 @@ public static class PartitionPlanner
         return new string(buffer);
     }
 }
-
-/// <summary>Kept for callers outside Core that still name it; writes through <see cref="DurableFiles"/>.</summary>
-public static class AtomicFile
-{
-    public static void WriteAllText(string path, string text) => DurableFiles.WriteAllText(path, text);
-}
