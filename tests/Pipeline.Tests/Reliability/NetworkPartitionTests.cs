@@ -66,6 +66,17 @@ public sealed class NetworkPartitionTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the leader (the coordinator, the lowest address) has moved every worker to Up, the membership that
+    /// keep-majority counts on the coordinator's side; a worker can already work while WeaklyUp, so commits alone do not
+    /// show it. (The workers learn the moves by gossip; should one decide on an older view, the tests restart it.)
+    /// </summary>
+    private static async Task WaitForUpAsync(FaultCluster cluster, PipelineProcess leader, (string Host, int Port)[] members)
+    {
+        foreach (var (host, port) in members)
+            await cluster.WaitForOutputAsync(leader, $"Leader is moving node [akka.tcp://pipeline@{host}:{port}] to [Up]", TimeSpan.FromMinutes(2));
+    }
+
     [HostFact(HostFeature.NetworkNamespaces)]
     public async Task Worker_cut_off_by_a_network_partition_is_downed_and_the_majority_finishes_the_job()
     {
@@ -82,7 +93,8 @@ public sealed class NetworkPartitionTests : IDisposable
         // cut the link while the lone worker holds unfinished work, once every worker works and the membership has settled
         await cluster.WaitForJournalAsync(j => new[] { "w1", "w2", "w3" }.All(w => j.Any(e => e.Kind == JournalEntry.Committed && e.Worker == w)),
             TimeSpan.FromMinutes(2), coordinator, lone);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // keep-majority counts only Up members: a worker still Joining or WeaklyUp at the cut would make it a tie
+        await WaitForUpAsync(cluster, coordinator, [(_majorityAddress, 25521), (_majorityAddress, 25522), (_minorityAddress, 25523)]);
         await cluster.WaitForJournalAsync(j => j.Any(e => e.Kind == JournalEntry.Committed && e.Worker == "w3")
                                                && FaultCluster.HeldUncommitted(j, "w3").Count > 0, TimeSpan.FromMinutes(2), coordinator, lone);
         var held = FaultCluster.HeldUncommitted(cluster.Journal(), "w3");
@@ -128,7 +140,7 @@ public sealed class NetworkPartitionTests : IDisposable
         // is a tie for keep-majority (it counts only Up members), which the coordinator's side, the lower address, wins
         await cluster.WaitForJournalAsync(j => workers.All(w => j.Any(e => e.Kind == JournalEntry.Committed && e.Worker == w.Name)),
             TimeSpan.FromMinutes(2), coordinator);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await WaitForUpAsync(cluster, coordinator, [(_minorityAddress, 25521), (_minorityAddress, 25522), (_minorityAddress, 25523)]);
         Ip("-n", _majority, "link", "set", _majorityLink, "down");
         _output.WriteLine($"cut at {DateTime.UtcNow:HH:mm:ss.fff}");
         var clock = Stopwatch.StartNew();
