@@ -4,7 +4,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Parquet;
-using Pipeline.Processing;
+using Pipeline.Schema;
 using Pipeline.Storage;
 
 namespace Pipeline.Bench;

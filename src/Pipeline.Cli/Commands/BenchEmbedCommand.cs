@@ -4,6 +4,7 @@ using Pipeline.Embedding;
 using Pipeline.Jobs;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Pipeline.Processing;
 
 namespace Pipeline.Cli.Commands;
 

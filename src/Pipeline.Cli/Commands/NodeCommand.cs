@@ -4,10 +4,13 @@ using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Pipeline.Cluster.Coordinator;
 using Pipeline.Cluster.Hosting;
 using Pipeline.Cluster.Protocol;
+using Pipeline.Cluster.Remoting;
 using Pipeline.Jobs;
 using Spectre.Console.Cli;
+using Pipeline.Processing;
 
 namespace Pipeline.Cli.Commands;
 

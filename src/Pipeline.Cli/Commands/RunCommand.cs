@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Pipeline.Cluster.Coordinator;
 using Pipeline.Cluster.Hosting;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;

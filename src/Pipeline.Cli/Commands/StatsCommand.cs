@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using Pipeline.Corpus;
-using Pipeline.Stats;
+using Pipeline.Analysis.Stats;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

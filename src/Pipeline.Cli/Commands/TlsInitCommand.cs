@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using Pipeline.Cluster.Hosting;
+using Pipeline.Cluster.Remoting;
 using Spectre.Console.Cli;
 
 namespace Pipeline.Cli.Commands;

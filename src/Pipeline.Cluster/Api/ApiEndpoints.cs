@@ -15,7 +15,7 @@ public static class ApiEndpoints
 
     public static void Map(WebApplication app, CoordinatorGateway gateway, ApiAccess access, PipelineMetrics metrics, DashboardAssets dashboard)
     {
-        // /healthz and /readyz: Hosting.NodeHealth, mapped by ApiServer (workers serve them too)
+        // /healthz and /readyz: NodeHealth, mapped by ApiServer (workers serve them too)
 
         foreach (var file in dashboard.Files)
         {

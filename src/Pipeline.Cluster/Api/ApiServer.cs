@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.Cluster.Remoting;
 
 namespace Pipeline.Cluster.Api;
 
@@ -60,12 +61,12 @@ public sealed class ApiServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         // the node's host owns signals (SIGTERM runs CoordinatedShutdown); this app stops when that host stops it
-        builder.Services.AddSingleton<IHostLifetime, Hosting.NodeOwnedLifetime>();
+        builder.Services.AddSingleton<IHostLifetime, NodeOwnedLifetime>();
 
         var gateway = new CoordinatorGateway(nodeServices, options);
         var metrics = new PipelineMetrics();
         metrics.CollectFrom(gateway, options.AskTimeout);
-        ClusterSecurityMetrics.Register(metrics.Registry, nodeServices.GetService<Hosting.NodeEndpoint>());
+        ClusterSecurityMetrics.Register(metrics.Registry, nodeServices.GetService<NodeEndpoint>());
         builder.Services.AddSingleton(gateway);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddProblemDetails();
@@ -79,7 +80,7 @@ public sealed class ApiServer : IAsyncDisposable
             StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
-        Hosting.NodeHealth.Map(app, nodeServices);
+        NodeHealth.Map(app, nodeServices);
         ApiEndpoints.Map(app, gateway, new ApiAccess(options.Token, options.ProtectReads), metrics, new DashboardAssets());
 
         try

@@ -1,4 +1,4 @@
-using Pipeline.Cluster.Hosting;
+using Pipeline.Cluster.Remoting;
 using Prometheus;
 
 namespace Pipeline.Cluster.Api;

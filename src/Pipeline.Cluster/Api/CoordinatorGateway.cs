@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Cluster.Hosting;
+using Pipeline.Cluster.Coordinator;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
 

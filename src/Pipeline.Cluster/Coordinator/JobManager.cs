@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
+using Pipeline.Processing;
 using Pipeline.Storage;
 
 namespace Pipeline.Cluster.Coordinator;
@@ -447,7 +448,7 @@ public sealed class JobManager : ReceiveActor, IWithTimers
     }
 
     /// <summary>Deletes the part of an attempt of a partition whose recorded commit is another attempt's (never the recorded one's).</summary>
-    private void DeleteDuplicate(string output, CommitRecorder commits, Processing.PartitionOutcome outcome)
+    private void DeleteDuplicate(string output, CommitRecorder commits, PartitionOutcome outcome)
     {
         var recorded = commits.State.CommittedAttempt(outcome.PartitionId);
         if (recorded == 0 || recorded == outcome.Attempt) return;

@@ -1,6 +1,5 @@
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
-using Pipeline.Processing;
 
 namespace Pipeline.Cluster.Coordinator;
 

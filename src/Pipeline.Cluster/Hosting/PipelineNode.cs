@@ -10,13 +10,11 @@ using Microsoft.Extensions.Logging;
 using Pipeline.Cluster.Api;
 using Pipeline.Cluster.Coordinator;
 using Pipeline.Cluster.Protocol;
+using Pipeline.Cluster.Remoting;
 using Pipeline.Cluster.Worker;
-using Pipeline.Jobs;
+using Pipeline.Processing;
 
 namespace Pipeline.Cluster.Hosting;
-
-/// <summary>Registry key of the JobManager singleton proxy.</summary>
-public sealed class JobManagerProxy;
 
 /// <summary>Registry key of this node's worker actor.</summary>
 public sealed class WorkerActor;

@@ -1,5 +1,5 @@
 using Pipeline.Corpus;
-using Pipeline.Processing;
+using Pipeline.Schema;
 
 namespace Pipeline.Boxes;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Pipeline.Processing;
 using Pipeline.Storage;
 
 namespace Pipeline.Jobs;

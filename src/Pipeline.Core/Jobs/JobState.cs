@@ -1,4 +1,3 @@
-using Pipeline.Processing;
 
 namespace Pipeline.Jobs;
 

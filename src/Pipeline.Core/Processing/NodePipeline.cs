@@ -6,6 +6,7 @@ using Pipeline.Corpus;
 using Pipeline.Embedding;
 using Pipeline.Imaging;
 using Pipeline.Jobs;
+using Pipeline.Schema;
 using Pipeline.Storage;
 
 namespace Pipeline.Processing;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Pipeline.Processing;
+using Pipeline.Schema;
 
 namespace Pipeline.Storage;
 

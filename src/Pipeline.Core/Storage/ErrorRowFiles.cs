@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Parquet;
 using Parquet.Schema;
-using Pipeline.Processing;
+using Pipeline.Schema;
 
 namespace Pipeline.Storage;
 

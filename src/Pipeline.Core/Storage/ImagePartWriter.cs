@@ -1,5 +1,5 @@
 using Parquet;
-using Pipeline.Processing;
+using Pipeline.Schema;
 
 namespace Pipeline.Storage;
 

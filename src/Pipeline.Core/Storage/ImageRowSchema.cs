@@ -16,7 +16,7 @@ public enum ImageFileLayout
 /// The Parquet schema of image rows (docs/architecture.md): boxes are list&lt;struct{x,y,w,h,relative_size}&gt; and the embedding
 /// list&lt;float&gt;, both in the three-level list/element form that pyarrow, Spark and DuckDB write.
 /// </summary>
-internal sealed class ImageRowSchema
+public sealed class ImageRowSchema
 {
     // Column paths, as Parquet.Net spells them, used to find the fields of a file being read.
     public const string ImageIdPath = "image_id";

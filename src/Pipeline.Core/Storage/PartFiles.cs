@@ -1,4 +1,4 @@
-using Pipeline.Processing;
+using Pipeline.Schema;
 
 namespace Pipeline.Storage;
 

@@ -1,5 +1,5 @@
 using Pipeline.Analysis;
-using Pipeline.Processing;
+using Pipeline.Schema;
 
 namespace Pipeline.Tests.Analysis;
 

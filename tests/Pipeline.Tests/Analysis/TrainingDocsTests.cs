@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Pipeline.Analysis;
+using Pipeline.Schema;
 using Pipeline.Synth;
 using Pipeline.Tests.Storage;
 
@@ -115,7 +116,7 @@ public sealed class PipelineDatasetReaderTests(PipelineDatasetFixture data)
     [Fact]
     public async Task Shuffled_batches_carry_the_same_embedding_and_label_as_the_stored_row()
     {
-        var stored = new Dictionary<long, Pipeline.Processing.ImageRow>();
+        var stored = new Dictionary<long, ImageRow>();
         foreach (DatasetImageFile file in DatasetFolder.Open(data.Dataset).ImageFiles)
         {
             await using var part = await Pipeline.Storage.ImagePartReader.OpenAsync(file.Path);

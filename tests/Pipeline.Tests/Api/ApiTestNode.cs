@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Pipeline.Cluster.Api;
 using Pipeline.Cluster.Hosting;
 using Pipeline.Jobs;
+using Pipeline.Processing;
 
 namespace Pipeline.Tests.Api;
 

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Pipeline.Cluster.Api;
 using Pipeline.Cluster.Protocol;
-using Pipeline.Jobs;
 using Pipeline.Storage;
 
 namespace Pipeline.Tests.Api;

@@ -1,5 +1,5 @@
 using Pipeline.Cluster.Protocol;
-using Pipeline.Jobs;
+using Pipeline.Processing;
 using Pipeline.Synth;
 
 namespace Pipeline.Tests.Api;

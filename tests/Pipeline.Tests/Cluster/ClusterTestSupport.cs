@@ -5,9 +5,11 @@ using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Pipeline.Cluster.Coordinator;
 using Pipeline.Cluster.Hosting;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
+using Pipeline.Processing;
 using Pipeline.Synth;
 
 namespace Pipeline.Tests.Cluster;

@@ -3,7 +3,6 @@ using Akka.Actor;
 using Akka.Configuration;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
-using Pipeline.Processing;
 
 namespace Pipeline.Tests.Cluster;
 

@@ -1,5 +1,4 @@
 using Pipeline.Jobs;
-using Pipeline.Processing;
 
 namespace Pipeline.Tests.Jobs;
 

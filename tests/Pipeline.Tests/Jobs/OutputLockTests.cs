@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Pipeline.Jobs;
-using Pipeline.Processing;
 using Pipeline.Storage;
 
 namespace Pipeline.Tests.Jobs;

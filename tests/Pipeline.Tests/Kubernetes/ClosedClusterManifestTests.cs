@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Pipeline.Cluster.Hosting;
+using Pipeline.Cluster.Remoting;
 using static Pipeline.Tests.Kubernetes.RenderedManifests;
 
 namespace Pipeline.Tests.Kubernetes;

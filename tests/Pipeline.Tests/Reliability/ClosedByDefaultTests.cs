@@ -5,7 +5,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Pipeline.Cluster.Hosting;
+using Pipeline.Cluster.Remoting;
 using Pipeline.Jobs;
 using Pipeline.Tests.Cluster;
 using Xunit.Abstractions;

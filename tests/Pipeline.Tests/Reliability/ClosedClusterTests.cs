@@ -13,6 +13,7 @@ using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Pipeline.Cluster.Hosting;
+using Pipeline.Cluster.Remoting;
 using static Pipeline.Tests.Cluster.ClusterTestSupport;
 
 namespace Pipeline.Tests.Reliability;

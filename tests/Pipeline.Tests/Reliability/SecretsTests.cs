@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using Akka.Configuration;
 using Akka.Remote.Hosting;
 using Pipeline.Cluster.Api;
-using Pipeline.Cluster.Hosting;
+using Pipeline.Cluster.Remoting;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
 using Pipeline.Tests.Cluster;

@@ -1,5 +1,5 @@
 using Pipeline.Corpus;
-using Pipeline.Stats;
+using Pipeline.Analysis.Stats;
 using Pipeline.Tests.Corpus;
 
 namespace Pipeline.Tests.Stats;

@@ -1,6 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
-using Pipeline.Stats;
+using Pipeline.Analysis.Stats;
 
 namespace Pipeline.Tests.Stats;
 
@@ -116,7 +116,7 @@ public class StatsReportTests
     [Fact]
     public void Paper_table2_classes_match_the_embedded_species_list()
     {
-        using Stream csv = typeof(PaperFigures).Assembly.GetManifestResourceStream("inat2017_categories.csv")!;
+        using Stream csv = typeof(Pipeline.Synth.SpeciesCatalog).Assembly.GetManifestResourceStream("inat2017_categories.csv")!;
         using var reader = new StreamReader(csv);
         var classes = new Dictionary<string, int>();
         reader.ReadLine();

@@ -1,4 +1,4 @@
-using Pipeline.Processing;
+using Pipeline.Schema;
 using Pipeline.Storage;
 
 namespace Pipeline.Tests.Storage;

@@ -1,6 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
-using Pipeline.Processing;
+using Pipeline.Schema;
 
 namespace Pipeline.Tests.Storage;
 

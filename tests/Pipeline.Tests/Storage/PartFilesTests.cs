@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Pipeline.Processing;
+using Pipeline.Schema;
 using Pipeline.Storage;
 
 namespace Pipeline.Tests.Storage;

@@ -1,5 +1,5 @@
 using DuckDB.NET.Data;
-using Pipeline.Processing;
+using Pipeline.Schema;
 using Pipeline.Storage;
 
 namespace Pipeline.Tests.Storage;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Pipeline.Corpus;
-using Pipeline.Stats;
+using Pipeline.Analysis.Stats;
 
 namespace Pipeline.Tests.Synth;
 

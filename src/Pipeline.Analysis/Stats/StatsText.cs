@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Pipeline.Stats;
+namespace Pipeline.Analysis.Stats;
 
 /// <summary>The plain-text form of a <see cref="StatsReport"/>: aligned tables, thousands separators.</summary>
 internal static class StatsText

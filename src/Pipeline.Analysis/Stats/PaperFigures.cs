@@ -1,4 +1,4 @@
-namespace Pipeline.Stats;
+namespace Pipeline.Analysis.Stats;
 
 /// <summary>One row of the paper's Table 2; <see cref="Boxes"/> is null where the paper prints "-" (no boxes).</summary>
 public sealed record PaperSuperclassRow(string Supercategory, int Classes, int TrainImages, int ValImages, int? Boxes);

@@ -5,10 +5,10 @@ using Pipeline.Boxes;
 using Pipeline.Corpus;
 using Pipeline.Embedding;
 using Pipeline.Imaging;
-using Pipeline.Processing;
+using Pipeline.Jobs;
 using Pipeline.Storage;
 
-namespace Pipeline.Jobs;
+namespace Pipeline.Processing;
 
 /// <summary>Embedding batches so far: the model's busy time against the wall time, and how long decode threads waited for it.</summary>
 public sealed record EmbedderStats(string Device, string Precision, int BatchSize, long Batches, long FullBatches, long Images,

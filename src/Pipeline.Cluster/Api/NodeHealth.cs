@@ -7,8 +7,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Pipeline.Cluster.Remoting;
 
-namespace Pipeline.Cluster.Hosting;
+namespace Pipeline.Cluster.Api;
 
 /// <summary>The answer to <c>GET /healthz</c> and <c>GET /readyz</c>; <c>Warning</c> says when the cluster port is open without TLS.</summary>
 public sealed record NodeHealthView(string Status, string? Member, string? Address, string? Warning);

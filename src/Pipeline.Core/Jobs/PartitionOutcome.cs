@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using Pipeline.Storage;
 
-namespace Pipeline.Processing;
+namespace Pipeline.Jobs;
 
 /// <summary>
 /// A partition's box-size histogram in plain form (50 bins over [0, 1], see BoxSizeHistogram); the sum is in

@@ -1,7 +1,7 @@
 using Pipeline.Corpus;
 using Pipeline.Jobs;
-using Pipeline.Processing;
-using Pipeline.Stats;
+using Pipeline.Schema;
+using Pipeline.Analysis.Stats;
 using Pipeline.Storage;
 
 namespace Pipeline.Analysis;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Pipeline.Cluster.Hosting;
+namespace Pipeline.Cluster.Remoting;
 
 /// <summary>The files <see cref="ClusterCertificates.Create"/> writes, by the names the docs and manifests use.</summary>
 public sealed record ClusterCertificateFiles(string Folder)

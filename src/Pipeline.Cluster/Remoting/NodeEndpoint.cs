@@ -3,7 +3,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Pipeline.Cluster.Hosting;
+namespace Pipeline.Cluster.Remoting;
 
 /// <summary>
 /// Where a node's cluster port listens (<see cref="BindHostname"/>) and the address its peers use to reach it

@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Pipeline.Processing;
+using Pipeline.Schema;
 using Pipeline.Storage;
 
 namespace Pipeline.Analysis;

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Pipeline.Stats;
+using Pipeline.Analysis.Stats;
+using Pipeline.Schema;
 
 namespace Pipeline.Analysis;
 
@@ -222,7 +223,7 @@ public static class HtmlReport
         Figure(page, charts, "quarantine");
         page.Append("<p class=\"note\">First ").Append(quarantine.Examples.Count).Append(" quarantined images:</p>");
         page.Append("<table><tr><th>image</th><th>file</th><th>stage</th><th>error</th><th>message</th><th>worker</th><th>attempt</th></tr>");
-        foreach (Processing.ErrorRow e in quarantine.Examples)
+        foreach (ErrorRow e in quarantine.Examples)
             page.Append("<tr><td class=\"n\">").Append(e.ImageId.ToString(Invariant)).Append("</td><td>").Append(Text(e.FileName))
                 .Append("</td><td>").Append(Text(e.Stage)).Append("</td><td>").Append(Text(e.Error)).Append("</td><td>").Append(Text(e.Message))
                 .Append("</td><td>").Append(Text(e.Worker)).Append("</td><td class=\"n\">").Append(e.Attempt.ToString(Invariant)).Append("</td></tr>");

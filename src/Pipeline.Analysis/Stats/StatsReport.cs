@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Pipeline.Stats;
+namespace Pipeline.Analysis.Stats;
 
 /// <summary>
 /// The corpus statistics of <c>pipeline stats</c>: the paper's Table 1 imbalance, Table 2, Figure 2's class

@@ -1,5 +1,5 @@
 using System.Buffers;
-using Pipeline.Processing;
+using Pipeline.Schema;
 
 namespace Pipeline.Analysis;
 

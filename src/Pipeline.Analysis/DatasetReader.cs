@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using Pipeline.Imaging;
-using Pipeline.Processing;
+using Pipeline.Schema;
 
 namespace Pipeline.Analysis;
 

@@ -1,4 +1,5 @@
-using Pipeline.Stats;
+using Pipeline.Analysis.Stats;
+using Pipeline.Schema;
 using Pipeline.Storage;
 
 namespace Pipeline.Analysis;
@@ -64,7 +65,7 @@ public sealed record DecodeSizes(
 public sealed record QuarantineGroup(string Stage, string Error, long Images);
 
 /// <summary>errors.parquet summarised: totals by stage and error, and the first few rows as examples.</summary>
-public sealed record QuarantineSummary(long Images, IReadOnlyList<QuarantineGroup> Groups, IReadOnlyList<Processing.ErrorRow> Examples);
+public sealed record QuarantineSummary(long Images, IReadOnlyList<QuarantineGroup> Groups, IReadOnlyList<ErrorRow> Examples);
 
 /// <summary>
 /// Everything <c>pipeline report</c> shows, computed from the merged dataset's Parquet files (and the probe results

@@ -1,4 +1,4 @@
-namespace Pipeline.Processing;
+namespace Pipeline.Schema;
 
 /// <summary>A box of an output row, in the resized image's pixels; <see cref="RelativeSize"/> is
 /// sqrt(w_box·h_box)/sqrt(w_img·h_img) on the true (decoded) image size, the paper's Figure 4.</summary>

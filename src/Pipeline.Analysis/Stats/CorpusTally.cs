@@ -1,6 +1,6 @@
 using Pipeline.Corpus;
 
-namespace Pipeline.Stats;
+namespace Pipeline.Analysis.Stats;
 
 /// <summary>Running counters of <see cref="CorpusStatistics"/>, fed one image at a time.</summary>
 internal sealed class CorpusTally

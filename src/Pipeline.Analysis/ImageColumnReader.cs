@@ -1,6 +1,6 @@
 using Parquet;
 using Parquet.Schema;
-using Pipeline.Processing;
+using Pipeline.Schema;
 using Pipeline.Storage;
 
 namespace Pipeline.Analysis;

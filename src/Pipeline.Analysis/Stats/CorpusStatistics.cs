@@ -1,6 +1,6 @@
 using Pipeline.Corpus;
 
-namespace Pipeline.Stats;
+namespace Pipeline.Analysis.Stats;
 
 /// <summary>
 /// Computes <see cref="StatsReport"/> from a corpus's JSON files alone, streaming each split once through the

@@ -1,6 +1,6 @@
-using Pipeline.Processing;
+using Pipeline.Jobs;
 
-namespace Pipeline.Jobs;
+namespace Pipeline.Processing;
 
 /// <summary>A job made ready to run: its identity, where its files are, and its plan.</summary>
 public sealed record PreparedJob(string JobId, JobSpec Spec, string ModelSha256, PartitionPlan Plan, CorpusSummary Corpus)

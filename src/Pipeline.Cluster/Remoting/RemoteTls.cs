@@ -5,7 +5,7 @@ using Akka.Event;
 using Akka.Remote.Hosting;
 using Akka.Remote.Transport.DotNetty;
 
-namespace Pipeline.Cluster.Hosting;
+namespace Pipeline.Cluster.Remoting;
 
 /// <summary>
 /// Where a node's cluster certificate comes from and which peers it accepts. <see cref="CertificatePath"/> is a PKCS#12
