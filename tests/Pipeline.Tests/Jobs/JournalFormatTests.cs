@@ -2,6 +2,7 @@ using System.Text;
 using Pipeline.Jobs;
 using Pipeline.Processing;
 using Pipeline.Tests.Kubernetes;
+using Pipeline.Tests.Storage;
 
 namespace Pipeline.Tests.Jobs;
 
@@ -13,9 +14,9 @@ namespace Pipeline.Tests.Jobs;
 /// </summary>
 public sealed class JournalFormatTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("journal-format-").FullName;
+    private readonly TempFolder _temp = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private static string Fixture(string name) => RepositoryTree.PathOf("tests", "Pipeline.Tests", "Fixtures", name);
 
@@ -51,7 +52,7 @@ public sealed class JournalFormatTests : IDisposable
     [Fact]
     public void This_version_writes_format_1_byte_for_byte()
     {
-        var path = Path.Combine(_dir, "journal.jsonl");
+        var path = Path.Combine(_temp.Path, "journal.jsonl");
         CommitJournal.Rewrite(path, CommitJournal.Read(Fixture("journal-v1.jsonl")));
         Assert.Equal(File.ReadAllText(Fixture("journal-v1.jsonl")), File.ReadAllText(path));
     }
@@ -59,7 +60,7 @@ public sealed class JournalFormatTests : IDisposable
     [Fact]
     public void A_journal_from_before_the_version_field_gains_only_the_version_when_rewritten()
     {
-        var path = Path.Combine(_dir, "journal.jsonl");
+        var path = Path.Combine(_temp.Path, "journal.jsonl");
         CommitJournal.Rewrite(path, CommitJournal.Read(Fixture("journal-legacy.jsonl")));
         var expected = File.ReadAllLines(Fixture("journal-legacy.jsonl")).Select(line => "{\"v\":1," + line[1..]);
         Assert.Equal(expected, File.ReadAllLines(path));
@@ -69,7 +70,7 @@ public sealed class JournalFormatTests : IDisposable
     public void A_journal_resumed_by_this_version_reads_old_and_new_lines_together()
     {
         // an output folder of an older version, resumed by this one: its lines first, then format 1 lines appended
-        var path = Path.Combine(_dir, "journal.jsonl");
+        var path = Path.Combine(_temp.Path, "journal.jsonl");
         var legacy = File.ReadAllLines(Fixture("journal-legacy.jsonl"));
         File.WriteAllLines(path, legacy.Take(10));
         var (journal, entries) = CommitJournal.Open(path);
@@ -87,7 +88,7 @@ public sealed class JournalFormatTests : IDisposable
     [Fact]
     public void A_line_of_a_newer_format_is_refused_and_never_cut_off_as_torn()
     {
-        var path = Path.Combine(_dir, "journal.jsonl");
+        var path = Path.Combine(_temp.Path, "journal.jsonl");
         var newer = """{"v":2,"kind":"assign","partition_id":"val-Aves-00000","attempt":2,"worker":"worker-2"}""";
         File.WriteAllText(path, string.Join('\n', File.ReadAllLines(Fixture("journal-v1.jsonl")).Take(3).Append(newer)) + "\n");
         var before = File.ReadAllBytes(path);
@@ -102,7 +103,7 @@ public sealed class JournalFormatTests : IDisposable
     [Fact]
     public void A_torn_last_line_is_still_ignored_and_cut_off_on_open()
     {
-        var path = Path.Combine(_dir, "journal.jsonl");
+        var path = Path.Combine(_temp.Path, "journal.jsonl");
         var lines = File.ReadAllLines(Fixture("journal-v1.jsonl"));
         var torn = lines[3][..(lines[3].Length / 2)];
         File.WriteAllText(path, string.Join('\n', lines.Take(3).Append(torn)) + "\n");
