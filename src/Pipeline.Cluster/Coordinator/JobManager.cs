@@ -23,7 +23,6 @@ public sealed class JobManager : ReceiveActor, IWithTimers
     private readonly CoordinatorSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly WorkerRegistry _workers = new();
-    private readonly HashSet<IActorRef> _subscribers = [];
     private readonly LinkedList<JobRun> _queue = new();
     private JobHistory _history;
     private JobRun? _active;
@@ -50,12 +49,6 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         // the list stays small on the wire: workers and histograms only in the job that runs now
         Receive<ListJobs>(_ => Sender.Tell(new JobList(_history.All.Select(r => StatusOf(r.JobId)!)
             .Select(s => s.JobId == _active?.JobId ? s : s with { Workers = [], Histograms = [] }).ToArray())));
-        Receive<SubscribeStatus>(_ =>
-        {
-            _subscribers.Add(Sender);
-            Context.Watch(Sender);
-            Sender.Tell(CurrentStatus());
-        });
         Receive<RequestWork>(OnRequestWork);
         Receive<WorkerHeartbeat>(OnHeartbeat);
         Receive<PartitionCommitted>(OnCommitted);
@@ -138,7 +131,6 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         }
         _log.Info("job {0} (run {1}) queued behind {2} job(s)", id, run.Run, _queue.Count - 1 + (_active is null ? 0 : 1));
         submitted.Requester.Tell(new JobAccepted(id, record.Spec.Output, JobPhase.Queued, run.Run));
-        PushStatus();
     }
 
     private JobRun? FindRun(string jobId)
@@ -162,7 +154,6 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         Task.Run(() => _services.Prepare(spec, token), token).ContinueWith(t => t.IsCompletedSuccessfully
             ? (object)new Planned(jobId, number, t.Result)
             : new PlanFailed(jobId, number, t.Exception?.GetBaseException().Message ?? "cancelled"), TaskScheduler.Default).PipeTo(Self);
-        PushStatus();
     }
 
     private void OnCancel(CancelJob cancel)
@@ -206,7 +197,6 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         if (ReferenceEquals(_active, run)) _active = null;
         _last = run;
         var status = StatusReport.Live(run, _workers, DateTimeOffset.UtcNow, _settings.NoWorkerWarning);
-        PushStatus();
         StartNext(null);
         return status;
     }
@@ -249,7 +239,6 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         foreach (var requester in requesters) requester.Tell(new JobAccepted(job.JobId, job.Spec.Output, JobPhase.Running, run.Run));
         if (commits.IsComplete) StartMerge(run);
         else AssignPending();
-        PushStatus();
     }
 
     private void OnPlanFailed(PlanFailed failed)
@@ -346,7 +335,6 @@ public sealed class JobManager : ReceiveActor, IWithTimers
 
     private void OnTerminated(Terminated terminated)
     {
-        if (_subscribers.Remove(terminated.ActorRef)) return;
         if (_workers.Remove(terminated.ActorRef) is not { } gone) return;
         var released = _active?.Commits?.State.Release(gone.Name) ?? [];
         _log.Warning("worker {0} is gone; re-queued {1} partition(s): {2}", gone.Name, released.Count,
@@ -366,7 +354,6 @@ public sealed class JobManager : ReceiveActor, IWithTimers
             WatchForWorkers(run, now);
             run.Timeline.Sample(now, StatusReport.ImagesDone(run, running.Commits, _workers));
         }
-        PushStatus();
     }
 
     /// <summary>A running job with no worker at all says so in its status, and warns (status and log) after a while.</summary>
@@ -523,7 +510,6 @@ public sealed class JobManager : ReceiveActor, IWithTimers
             t.IsCompletedSuccessfully
                 ? (object)new Merged(jobId, number, t.Result)
                 : new MergeFailed(jobId, number, t.Exception?.GetBaseException().Message ?? "cancelled"), TaskScheduler.Default).PipeTo(Self);
-        PushStatus();
     }
 
     private void OnMerged(Merged merged)
@@ -585,12 +571,5 @@ public sealed class JobManager : ReceiveActor, IWithTimers
         return _last is { } last && last.Is(record.JobId, record.Run)
             ? StatusReport.Live(last, _workers, now, _settings.NoWorkerWarning)
             : StatusReport.FromRecord(record, _workers, now);
-    }
-
-    private void PushStatus()
-    {
-        if (_subscribers.Count == 0) return;
-        var status = CurrentStatus();
-        foreach (var subscriber in _subscribers) subscriber.Tell(status);
     }
 }

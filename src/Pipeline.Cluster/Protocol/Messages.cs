@@ -5,7 +5,8 @@ using Pipeline.Processing;
 
 namespace Pipeline.Cluster.Protocol;
 
-/// <summary>Marker of every message that crosses nodes; bound to <see cref="PipelineMessageSerializer"/>.</summary>
+/// <summary>Marker of every message that crosses nodes; bound to <see cref="PipelineMessageSerializer"/> in cluster-config/base.conf.
+/// Each one needs a manifest in <see cref="WireFormat"/> (the contract test fails without it).</summary>
 public interface IPipelineMessage;
 
 // ---- job control (CLI, HTTP API -> coordinator singleton) ----
@@ -165,7 +166,8 @@ public sealed record WorkerHeartbeat(string Worker, string[] Roles, HeldPartitio
 
 public sealed record HeldPartition(string JobId, string PartitionId, int Attempt, int ImagesDone);
 
-/// <summary>A written part, reported until acknowledged (at-least-once; the coordinator deduplicates).</summary>
+/// <summary>A written part, reported until acknowledged (at-least-once; the coordinator deduplicates). The outcome
+/// travels as a <see cref="CommitRecord"/>, the journal's format, not as the domain record's own shape.</summary>
 public sealed record PartitionCommitted(string JobId, PartitionOutcome Outcome) : IPipelineMessage;
 
 public sealed record CommitAck(string JobId, string PartitionId, int Attempt, CommitVerdict Verdict) : IPipelineMessage;
@@ -178,9 +180,3 @@ public sealed record ReleasePartition(string JobId, string PartitionId, int Atte
 
 /// <summary>The coordinator tells workers to drop every attempt of a job (cancelled, or already committed).</summary>
 public sealed record AbandonJob(string JobId) : IPipelineMessage;
-
-/// <summary>Subscribe the sender to <see cref="JobStatus"/> pushes (the local CLI's progress line).</summary>
-public sealed record SubscribeStatus : IPipelineMessage
-{
-    public static readonly SubscribeStatus Instance = new();
-}

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Runtime.Serialization;
 using System.Text.Json;
 using Akka.Actor;
@@ -8,29 +7,39 @@ using Pipeline.Jobs;
 namespace Pipeline.Cluster.Protocol;
 
 /// <summary>
-/// System.Text.Json for every <see cref="IPipelineMessage"/>, with the record's short name as manifest. Not the
-/// Newtonsoft default, and not Hyperion: the wire format is plain JSON that an operator can read, and an unknown
-/// manifest throws <see cref="SerializationException"/>.
+/// System.Text.Json for every <see cref="IPipelineMessage"/>, under the fixed manifests of <see cref="WireFormat"/>. Not
+/// the Newtonsoft default, and not Hyperion: the wire format is plain JSON that an operator can read, commits travel as
+/// <see cref="CommitRecord"/> (the journal's format), and an unknown manifest or a payload that does not read throws
+/// <see cref="SerializationException"/> naming the manifest.
 /// </summary>
 public sealed class PipelineMessageSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
-    private static readonly FrozenDictionary<string, Type> TypesByManifest = typeof(IPipelineMessage).Assembly
-        .GetTypes()
-        .Where(t => typeof(IPipelineMessage).IsAssignableFrom(t) && t is { IsClass: true, IsAbstract: false })
-        .ToFrozenDictionary(t => t.Name, t => t);
-
-    public override int Identifier => 4217;
+    public override int Identifier => WireFormat.SerializerId;
 
     public override string Manifest(object o) =>
-        o is IPipelineMessage ? o.GetType().Name : throw new ArgumentException($"not a pipeline message: {o.GetType()}");
+        WireFormat.Manifests.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new SerializationException($"{o.GetType()} has no manifest in {nameof(WireFormat)}: it cannot cross nodes");
 
-    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), JobJson.Compact);
+    public override byte[] ToBinary(object obj)
+    {
+        Manifest(obj); // a type without a manifest could be written but never read back
+        return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), FormatJson.Options);
+    }
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
-        if (!TypesByManifest.TryGetValue(manifest, out var type))
-            throw new SerializationException($"unknown pipeline message manifest '{manifest}'");
-        return JsonSerializer.Deserialize(bytes, type, JobJson.Compact)
-               ?? throw new SerializationException($"empty payload for '{manifest}'");
+        if (!WireFormat.Types.TryGetValue(manifest, out var type))
+            throw new SerializationException(
+                $"unknown pipeline message manifest '{manifest}': this node speaks {string.Join(", ", WireFormat.Versions)}; every node of a cluster must run the same wire version");
+        try
+        {
+            return JsonSerializer.Deserialize(bytes, type, FormatJson.Options)
+                   ?? throw new SerializationException($"empty payload for '{manifest}'");
+        }
+        catch (JsonException e)
+        {
+            throw new SerializationException($"payload of '{manifest}' does not read: {e.Message}", e);
+        }
     }
 }

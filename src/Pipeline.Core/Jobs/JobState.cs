@@ -74,16 +74,6 @@ public sealed class JobState
 
     public PartitionInfo Info(string partitionId) => _slots[partitionId].Info;
 
-    public IEnumerable<Lease> ActiveLeases
-    {
-        get
-        {
-            foreach (var slot in _slots.Values)
-                if (slot.Status == PartitionStatus.Leased)
-                    foreach (var lease in slot.Leases) yield return lease;
-        }
-    }
-
     /// <summary>Recounts totals from recorded commits (after a restart).</summary>
     public void RecountTotals()
     {
@@ -195,9 +185,6 @@ public sealed class JobState
         slot.Leases.Add(new Lease(partitionId, attempt, worker, now + _leaseDuration));
         return true;
     }
-
-    /// <summary>Whether an attempt number was handed out for the partition (so a commit for it may be trusted).</summary>
-    public int LastAttempt(string partitionId) => _slots.TryGetValue(partitionId, out var s) ? s.LastAttempt : 0;
 
     private void Requeue(Slot slot)
     {
