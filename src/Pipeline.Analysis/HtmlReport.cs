@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Pipeline.Analysis.Stats;
 using Pipeline.Schema;
+using Pipeline.Storage;
 
 namespace Pipeline.Analysis;
 
@@ -31,15 +32,13 @@ public static class HtmlReport
         {
             string svg = Path.Combine(dir, $"{stem}-{chart.Name}.svg");
             string png = Path.Combine(dir, $"{stem}-{chart.Name}.png");
-            await File.WriteAllTextAsync(svg, chart.Svg, cancellationToken).ConfigureAwait(false);
-            await File.WriteAllBytesAsync(png, chart.Png, cancellationToken).ConfigureAwait(false);
+            await DurableFiles.WriteAllTextAsync(svg, chart.Svg, cancellationToken).ConfigureAwait(false);
+            await DurableFiles.WriteAllBytesAsync(png, chart.Png, cancellationToken).ConfigureAwait(false);
             files.Add(svg);
             files.Add(png);
         }
         // written under a temporary name and renamed, so a reader never sees half a page
-        string partial = html + ".partial";
-        await File.WriteAllTextAsync(partial, Render(summary, charts), new UTF8Encoding(false), cancellationToken).ConfigureAwait(false);
-        File.Move(partial, html, overwrite: true);
+        await DurableFiles.WriteAllTextAsync(html, Render(summary, charts), cancellationToken).ConfigureAwait(false);
         return new ReportFiles(html, files);
     }
 

@@ -140,8 +140,7 @@ public static class WebDatasetExport
             classes.Classes.Select(c => new WebDatasetClass(c.Label, c.CategoryId, c.Species, c.Supercategory)).ToList(),
             shards);
         string manifestPath = Path.Combine(root, WebDatasetManifest.FileName);
-        await File.WriteAllTextAsync(manifestPath + ".partial", JsonSerializer.Serialize(manifest, WebDatasetManifest.Json), cancellationToken).ConfigureAwait(false);
-        File.Move(manifestPath + ".partial", manifestPath, overwrite: true);
+        await DurableFiles.WriteAllBytesAsync(manifestPath, JsonSerializer.SerializeToUtf8Bytes(manifest, WebDatasetManifest.Json), cancellationToken).ConfigureAwait(false);
         return manifest;
     }
 
@@ -236,6 +235,7 @@ public static class WebDatasetExport
         private readonly FileStream _stream;
         private readonly TarWriter _tar;
         private readonly string _path;
+        private readonly string _temporaryPath;
         private readonly string _split;
         private readonly string _supercategory;
 
@@ -244,7 +244,8 @@ public static class WebDatasetExport
             _path = path;
             _split = split;
             _supercategory = supercategory;
-            _stream = new FileStream(path + ".partial", FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+            _temporaryPath = DurableFiles.TemporaryPathFor(path);
+            _stream = new FileStream(_temporaryPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
             _tar = new TarWriter(_stream, TarEntryFormat.Ustar, leaveOpen: true);
         }
 
@@ -283,7 +284,7 @@ public static class WebDatasetExport
             string sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(_stream).ConfigureAwait(false));
             long bytes = _stream.Length;
             await _stream.DisposeAsync().ConfigureAwait(false);
-            File.Move(_path + ".partial", _path, overwrite: true);
+            DurableFiles.MoveIntoPlace(_temporaryPath, _path, replace: true);
             return new WebDatasetShard(Path.GetRelativePath(root, _path).Replace('\\', '/'), _split, _supercategory, Samples, bytes, sha);
         }
 
@@ -291,7 +292,7 @@ public static class WebDatasetExport
         {
             _tar.Dispose();
             _stream.Dispose();
-            File.Delete(_path + ".partial");
+            DurableFiles.TryDelete(_temporaryPath);
         }
     }
 }

@@ -72,7 +72,8 @@ catch (OperationCanceledException)
     return ExitCodes.Interrupted;
 }
 catch (Exception e) when (e is CommandAppException or UserFacingException or Pipeline.Embedding.EmbeddingDeviceException
-                              or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+                              or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+                              or Akka.Configuration.ConfigurationException)
 {
     // bad usage or bad input: what the user gave must change
     Console.Error.WriteLine($"pipeline: {OneLine(e.Message)}");

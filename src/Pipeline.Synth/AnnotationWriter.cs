@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Pipeline.Storage;
 
 namespace Pipeline.Synth;
 
@@ -49,10 +50,9 @@ internal static class AnnotationWriter
     private static void WriteFile(CorpusPlan plan, string file)
     {
         string path = Path.Combine(plan.Options.OutDir, file);
-        string temporary = path + ".partial";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-        using (var json = new Utf8JsonWriter(stream, WriterOptions))
+        DurableFiles.Write(path, stream =>
         {
+            using var json = new Utf8JsonWriter(stream, WriterOptions);
             json.WriteStartObject();
             WriteInfo(json, plan.Options, file);
             WriteLicenses(json);
@@ -66,9 +66,7 @@ internal static class AnnotationWriter
             }
 
             json.WriteEndObject();
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 
     private static void WriteInfo(Utf8JsonWriter json, SynthOptions options, string file)

@@ -102,14 +102,13 @@ public partial class JobOptions : CommandSettings
 
     /// <summary>
     /// Range and name checks of every job setting, before anything runs: the API's own rules for a submitted job
-    /// (<see cref="JobRequest.Validate"/>) said with the command line's option names. Throws one line naming them.
+    /// (<see cref="JobSpecRules.Problems"/>) said with the command line's option names. Throws one line naming them.
     /// </summary>
     public void CheckValues()
     {
         // placeholders: the folders are checked by the command that uses them
         var spec = ToSpec(Path.GetTempPath(), Path.GetTempPath());
-        var problems = new List<string>();
-        JobRequest.Validate(spec, problems);
+        var problems = JobSpecRules.Problems(spec);
         if (Decoder != "default" && !DecoderRegistry.Names.Contains(Decoder, StringComparer.OrdinalIgnoreCase))
             problems.Add($"--decoder {Decoder} is not a decoder: use {string.Join(" or ", DecoderRegistry.Names)} (or leave it out for the fastest)");
         if (problems.Count > 0)
@@ -138,7 +137,7 @@ public partial class JobOptions : CommandSettings
         Precision = Precision,
         Decoder = Decoder,
         ImageSize = ImageSize,
-        ResizeShorter = Resize ?? (ImageSize == 224 ? 256 : (int)Math.Round(ImageSize * 8.0 / 7.0)),
+        ResizeShorter = Resize ?? JobSpecRules.DefaultResizeShorter(ImageSize),
         StoreShorter = StoreImages,
         PartitionSize = PartitionSize,
         BatchSize = Batch,

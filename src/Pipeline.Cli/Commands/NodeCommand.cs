@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Pipeline.Cluster.Coordinator;
+using Pipeline.Cluster.Configuration;
 using Pipeline.Cluster.Hosting;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Cluster.Remoting;
@@ -60,7 +61,7 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         public bool Local { get; init; }
 
         [CommandOption("--threads <N>")]
-        [Description("Cores for decoding on this worker. Default: all")]
+        [Description("Cores for decoding on this worker. Default: pipeline.worker.threads (PIPELINE_WORKER_THREADS), 0 = all")]
         public int? Threads { get; init; }
 
         [CommandOption("--name <NAME>")]
@@ -107,11 +108,11 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
             Local = settings.Local,
             WorkerName = settings.Name,
             MinimumLogLevel = settings.Verbose ? LogLevel.Debug : LogLevel.Information,
-            Api = settings.Api ?? Environment.GetEnvironmentVariable("PIPELINE_API_URLS"),
-            Health = settings.Health ?? NullIfEmpty(Environment.GetEnvironmentVariable("PIPELINE_HEALTH_URLS")),
+            Api = NodeEnvironment.OptionOr(settings.Api, NodeEnvironment.ApiUrls),
+            Health = NodeEnvironment.OptionOr(settings.Health, NodeEnvironment.HealthUrls),
             Insecure = settings.Insecure,
         };
-        var services = JobServices.Create(settings.Threads ?? Environment.ProcessorCount);
+        var services = JobServices.Create(PipelineNode.DecodeThreads(options, settings.Threads));
         while (true)
         {
             var host = await StartAsync(options, services, cancellation);
@@ -155,8 +156,6 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         var done = await Task.WhenAny(up.Task, Task.Delay(timeout, cancellation));
         return done == up.Task;
     }
-
-    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
     private static async Task<int> RunJobAsync(IHost host, JobSpec job, string jobFile, CancellationToken cancellation)
     {

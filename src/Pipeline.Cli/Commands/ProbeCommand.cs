@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Pipeline.Analysis;
+using Pipeline.Storage;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -72,8 +73,7 @@ public sealed class ProbeCommand : AsyncCommand<ProbeCommand.Settings>
         string output = settings.Out ?? DatasetFolder.Open(result.Dataset).ProbePath(settings.ShuffleLabels);
         string? dir = Path.GetDirectoryName(Path.GetFullPath(output));
         if (dir is not null) Directory.CreateDirectory(dir);
-        await File.WriteAllTextAsync(output + ".partial", result.ToJson(), cancellation);
-        File.Move(output + ".partial", output, overwrite: true);
+        await DurableFiles.WriteAllTextAsync(output, result.ToJson(), cancellation);
         Console.Write(result.ToText());
         AnsiConsole.MarkupLine($"Saved [bold]{Markup.Escape(output)}[/] ({result.TrainSeconds:F1} s); `pipeline report` shows it as Tables 3 and 4.");
         return 0;

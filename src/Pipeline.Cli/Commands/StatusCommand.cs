@@ -131,33 +131,46 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
     private static async Task<JobView> WatchLiveAsync(PipelineApiClient client, Settings settings, JobView first, CancellationToken cancellation)
     {
         var view = first;
-        string? problem = null;
+        var poll = new JobPoll(client, settings);
         await AnsiConsole.Live(Render(view)).AutoClear(false).StartAsync(async live =>
         {
-            var failingSince = (DateTimeOffset?)null;
             while (!view.Finished)
             {
-                await Task.Delay(TimeSpan.FromSeconds(settings.Interval), cancellation);
-                try
-                {
-                    view = await client.JobAsync(settings.Job, cancellation);
-                    failingSince = null;
-                    problem = null;
-                }
-                catch (ApiRequestException e) when (e.Status is 0 or >= 500)
-                {
-                    failingSince ??= DateTimeOffset.UtcNow;
-                    if (DateTimeOffset.UtcNow - failingSince > GiveUpAfter) throw new UserFacingException(e.Message);
-                    problem = e.Message + " (retrying)";
-                }
-                catch (ApiRequestException e)
-                {
-                    throw new UserFacingException(e.Message);
-                }
+                var (next, problem) = await poll.NextAsync(cancellation);
+                view = next ?? view;
                 live.UpdateTarget(problem is null ? Render(view) : new Rows(Render(view), new Markup($"[yellow]{Markup.Escape(problem)}[/]")));
             }
         });
         return view;
+    }
+
+    /// <summary>One wait and one read of the job for a watch: a failing API is retried (the problem said) for up to
+    /// <see cref="GiveUpAfter"/>; a refusal ends the watch at once.</summary>
+    private sealed class JobPoll(PipelineApiClient client, Settings settings)
+    {
+        private DateTimeOffset? _failingSince;
+
+        /// <returns>The job now, or null with the problem to show while retrying.</returns>
+        public async Task<(JobView? View, string? Problem)> NextAsync(CancellationToken cancellation)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(settings.Interval), cancellation);
+            try
+            {
+                var view = await client.JobAsync(settings.Job, cancellation);
+                _failingSince = null;
+                return (view, null);
+            }
+            catch (ApiRequestException e) when (e.Status is 0 or >= 500)
+            {
+                _failingSince ??= DateTimeOffset.UtcNow;
+                if (DateTimeOffset.UtcNow - _failingSince > GiveUpAfter) throw new UserFacingException(e.Message);
+                return (null, e.Message + " (retrying)");
+            }
+            catch (ApiRequestException e)
+            {
+                throw new UserFacingException(e.Message);
+            }
+        }
     }
 
     private static async Task<JobView> WatchPlainAsync(PipelineApiClient client, Settings settings, JobView first, CancellationToken cancellation)
@@ -166,26 +179,16 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
         foreach (var line in PlainLines(view)) Console.WriteLine(line);
         var printedAt = DateTimeOffset.UtcNow;
         var printedState = view.State;
-        var failingSince = (DateTimeOffset?)null;
+        var poll = new JobPoll(client, settings);
         while (!view.Finished)
         {
-            await Task.Delay(TimeSpan.FromSeconds(settings.Interval), cancellation);
-            try
+            var (next, problem) = await poll.NextAsync(cancellation);
+            if (next is null)
             {
-                view = await client.JobAsync(settings.Job, cancellation);
-                failingSince = null;
-            }
-            catch (ApiRequestException e) when (e.Status is 0 or >= 500)
-            {
-                failingSince ??= DateTimeOffset.UtcNow;
-                if (DateTimeOffset.UtcNow - failingSince > GiveUpAfter) throw new UserFacingException(e.Message);
-                Console.WriteLine($"{e.Message} (retrying)");
+                Console.WriteLine(problem);
                 continue;
             }
-            catch (ApiRequestException e)
-            {
-                throw new UserFacingException(e.Message);
-            }
+            view = next;
             if (view.State == printedState && !view.Finished && DateTimeOffset.UtcNow - printedAt < PlainLineEvery) continue;
             foreach (var line in PlainLines(view)) Console.WriteLine(line);
             printedAt = DateTimeOffset.UtcNow;

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Pipeline.Cluster.Api;
+using Pipeline.Cluster.Configuration;
 using Pipeline.Cluster.Protocol;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -54,7 +55,7 @@ public static class ApiConnection
 {
     public static PipelineApiClient Open(string? api, string? token)
     {
-        var address = FirstNonEmpty(api, Environment.GetEnvironmentVariable("PIPELINE_API_URL"))
+        var address = NodeEnvironment.OptionOr(api, NodeEnvironment.ApiUrl)
                       ?? throw new UserFacingException("--api is required (or set PIPELINE_API_URL), e.g. --api http://coordinator:8080");
         try
         {
@@ -68,8 +69,8 @@ public static class ApiConnection
 
     private static string? ResolveToken(string? token)
     {
-        if (FirstNonEmpty(token, Environment.GetEnvironmentVariable("PIPELINE_API_TOKEN")) is { } given) return given;
-        if (Environment.GetEnvironmentVariable("PIPELINE_API_TOKEN_FILE") is not { Length: > 0 } file) return null;
+        if (NodeEnvironment.OptionOr(token, NodeEnvironment.ApiToken) is { } given) return given;
+        if (NodeEnvironment.Read(NodeEnvironment.ApiTokenFile) is not { } file) return null;
         try
         {
             return ApiOptions.ReadTokenFile(file);
@@ -79,7 +80,4 @@ public static class ApiConnection
             throw new UserFacingException(e.Message);
         }
     }
-
-    private static string? FirstNonEmpty(string? first, string? second) =>
-        !string.IsNullOrWhiteSpace(first) ? first.Trim() : !string.IsNullOrWhiteSpace(second) ? second.Trim() : null;
 }

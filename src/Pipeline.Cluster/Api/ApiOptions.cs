@@ -1,11 +1,12 @@
 using Akka.Configuration;
+using Pipeline.Cluster.Configuration;
 
 namespace Pipeline.Cluster.Api;
 
 /// <summary>
 /// Settings of the coordinator's HTTP API. Precedence: the command line (<c>--api URL</c>), then environment variables
-/// (PIPELINE_API_URLS, PIPELINE_API_TOKEN, PIPELINE_API_TOKEN_FILE, PIPELINE_API_PROTECT_READS), then HOCON
-/// (<c>pipeline.api.*</c>), then the defaults.
+/// (PIPELINE_API_URLS, PIPELINE_API_TOKEN, PIPELINE_API_TOKEN_FILE, PIPELINE_API_PROTECT_READS, bound by
+/// <see cref="NodeEnvironment"/>), then HOCON (<c>pipeline.api.*</c>), then the defaults.
 /// </summary>
 public sealed record ApiOptions
 {
@@ -34,18 +35,18 @@ public sealed record ApiOptions
 
     /// <summary>Reads the API settings of a node; <paramref name="urls"/> (the <c>--api</c> option) wins when given.</summary>
     /// <exception cref="InvalidDataException">the token file is missing or empty, or reads are protected without a token.</exception>
+    /// <exception cref="ConfigurationException">a setting or variable that does not parse, named in the message.</exception>
     public static ApiOptions Load(Config config, string? urls = null, Func<string, string?>? environment = null)
     {
-        environment ??= Environment.GetEnvironmentVariable;
-        var resolvedUrls = FirstNonEmpty(urls, environment("PIPELINE_API_URLS"), ConfigString(config, "pipeline.api.urls")) ?? DefaultUrls;
+        config = NodeEnvironment.Apply(config, environment);
+        var resolvedUrls = (string.IsNullOrWhiteSpace(urls) ? null : urls.Trim()) ?? NodeEnvironment.Text(config, "pipeline.api.urls") ?? DefaultUrls;
 
-        var token = FirstNonEmpty(environment("PIPELINE_API_TOKEN"), null);
-        var tokenFile = FirstNonEmpty(environment("PIPELINE_API_TOKEN_FILE"), ConfigString(config, "pipeline.api.token-file"));
-        if (token is null && tokenFile is not null) token = ReadTokenFile(tokenFile);
-        token ??= FirstNonEmpty(ConfigString(config, "pipeline.api.token"), null);
+        // a token file, where one is named, wins over a token (a variable voids the other kind: NodeEnvironment.Settings)
+        var tokenFile = NodeEnvironment.Text(config, "pipeline.api.token-file");
+        var token = tokenFile is not null ? ReadTokenFile(tokenFile) : NodeEnvironment.Text(config, "pipeline.api.token");
 
-        var protectText = FirstNonEmpty(environment("PIPELINE_API_PROTECT_READS"), ConfigString(config, "pipeline.api.protect-reads"));
-        var protectReads = protectText is not null && ParseSwitch(protectText, "pipeline.api.protect-reads");
+        var protectText = NodeEnvironment.Text(config, "pipeline.api.protect-reads");
+        var protectReads = protectText is not null && NodeEnvironment.ParseSwitch(protectText, "pipeline.api.protect-reads");
         if (protectReads && token is null)
             throw new InvalidDataException("pipeline.api.protect-reads is on but no API token is configured " +
                                            "(pipeline.api.token, PIPELINE_API_TOKEN or PIPELINE_API_TOKEN_FILE)");
@@ -66,20 +67,4 @@ public sealed record ApiOptions
         if (token.Length == 0) throw new InvalidDataException($"API token file {path} is empty");
         return token;
     }
-
-    private static bool ParseSwitch(string text, string name) => text.Trim().ToLowerInvariant() switch
-    {
-        "on" or "true" or "yes" or "1" => true,
-        "off" or "false" or "no" or "0" => false,
-        _ => throw new InvalidDataException($"{name} must be on or off, not '{text}'"),
-    };
-
-    private static string? ConfigString(Config config, string path) =>
-        config.IsEmpty || !config.HasPath(path) ? null : config.GetString(path);
-
-    private static string? FirstNonEmpty(string? first, string? second, string? third = null) =>
-        !string.IsNullOrWhiteSpace(first) ? first.Trim()
-        : !string.IsNullOrWhiteSpace(second) ? second.Trim()
-        : !string.IsNullOrWhiteSpace(third) ? third.Trim()
-        : null;
 }

@@ -59,11 +59,13 @@ public sealed class CommitRecorder : IDisposable
         return verdict;
     }
 
-    /// <summary>Null when the part's files exist with the size and sha256 the commit states; else what is wrong.</summary>
+    /// <summary>Null when the commit's histogram is well formed and the part's files exist with the size and sha256 the commit
+    /// states; else what is wrong.</summary>
     public static string? CheckPart(string output, PartitionOutcome outcome)
     {
         var part = outcome.Part;
-        return CheckFile(output, part.RowsPath, part.RowsBytes, part.RowsSha256)
+        return PartitionHistograms.Problem(outcome.Histogram)
+               ?? CheckFile(output, part.RowsPath, part.RowsBytes, part.RowsSha256)
                ?? CheckFile(output, part.ErrorsPath, part.ErrorsBytes, part.ErrorsSha256);
     }
 

@@ -1,3 +1,4 @@
+using Pipeline.Boxes;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Jobs;
 
@@ -9,7 +10,7 @@ namespace Pipeline.Cluster.Coordinator;
 /// </summary>
 public sealed class JobStatistics
 {
-    private readonly Dictionary<(string Split, string Super), (long[] Counts, long Boxes)> _histograms = new();
+    private readonly BoxSizeHistogramSet _histograms = new();
     private readonly Dictionary<string, int> _quarantineByKind = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
     private readonly RateWindow _rateWindow = new(TimeSpan.FromSeconds(30));
@@ -17,13 +18,7 @@ public sealed class JobStatistics
     public void Add(PartitionInfo info, PartitionOutcome outcome)
     {
         _failures.Remove(outcome.PartitionId);
-        var key = (info.Split, info.Supercategory);
-        if (!_histograms.TryGetValue(key, out var h)) h = (new long[outcome.Histogram.Counts.Length], 0);
-        if (h.Counts.Length == outcome.Histogram.Counts.Length)
-        {
-            for (var i = 0; i < h.Counts.Length; i++) h.Counts[i] += outcome.Histogram.Counts[i];
-            _histograms[key] = (h.Counts, h.Boxes + outcome.Histogram.Count);
-        }
+        _histograms.MergeFrom(PartitionHistograms.Of(info, outcome.Histogram));
         foreach (var (kind, count) in outcome.QuarantineByKind)
             _quarantineByKind[kind] = _quarantineByKind.GetValueOrDefault(kind) + count;
     }
@@ -36,7 +31,7 @@ public sealed class JobStatistics
 
     public Dictionary<string, int> QuarantineByKind => new(_quarantineByKind);
 
+    /// <summary>The box-size histograms of the recorded commits so far, merged per (split, super-class).</summary>
     public BoxHistogramSummary[] Histograms() =>
-        _histograms.OrderBy(h => h.Key.Split, StringComparer.Ordinal).ThenBy(h => h.Key.Super, StringComparer.Ordinal)
-            .Select(h => new BoxHistogramSummary(h.Key.Split, h.Key.Super, h.Value.Counts, h.Value.Boxes)).ToArray();
+        _histograms.Entries.Select(e => new BoxHistogramSummary(e.Split, e.Supercategory, e.Histogram.Counts, e.Histogram.Count)).ToArray();
 }

@@ -7,6 +7,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
 using Akka.Hosting;
+using Pipeline.Cluster.Configuration;
 
 namespace Pipeline.Cluster.Hosting;
 
@@ -20,9 +21,9 @@ public sealed record ClusterDiscoverySettings
     public const string SeedNodesMethod = "config";
     public const string KubernetesMethod = "kubernetes";
     /// <summary>Environment variables over <c>pipeline.discovery</c>: method, pod-namespace, required-contact-points.</summary>
-    public const string MethodVariable = "PIPELINE_DISCOVERY";
-    public const string NamespaceVariable = "PIPELINE_POD_NAMESPACE";
-    public const string ContactPointsVariable = "PIPELINE_REQUIRED_CONTACT_POINTS";
+    public const string MethodVariable = NodeEnvironment.Discovery;
+    public const string NamespaceVariable = NodeEnvironment.PodNamespace;
+    public const string ContactPointsVariable = NodeEnvironment.RequiredContactPoints;
 
     public string Method { get; init; } = SeedNodesMethod;
     /// <summary>Name put into <see cref="PodLabelSelector"/>'s <c>{0}</c>.</summary>
@@ -53,27 +54,25 @@ public sealed record ClusterDiscoverySettings
     /// <summary>The label selector sent to the Kubernetes API.</summary>
     public string EffectiveLabelSelector => string.Format(PodLabelSelector, ServiceName);
 
-    /// <summary>Reads <c>pipeline.discovery</c>, then lets <see cref="MethodVariable"/>, <see cref="NamespaceVariable"/> and
-    /// <see cref="ContactPointsVariable"/> override it (read here: Akka.NET's HOCON does not substitute environment variables).</summary>
+    /// <summary>Reads <c>pipeline.discovery</c> with <see cref="MethodVariable"/>, <see cref="NamespaceVariable"/> and
+    /// <see cref="ContactPointsVariable"/> over it (<see cref="NodeEnvironment"/>).</summary>
     /// <exception cref="ConfigurationException">an unknown method or an impossible value, named in the message</exception>
     public static ClusterDiscoverySettings FromConfig(Config config, Func<string, string?>? environment = null)
     {
-        environment ??= Environment.GetEnvironmentVariable;
+        config = NodeEnvironment.Apply(config, environment);
         var defaults = new ClusterDiscoverySettings();
         var section = config.GetConfig("pipeline.discovery") ?? ConfigurationFactory.Empty;
-        var method = (Override(environment, MethodVariable) ?? section.GetString("method", SeedNodesMethod)).Trim().ToLowerInvariant();
+        var method = section.GetString("method", SeedNodesMethod).Trim().ToLowerInvariant();
         if (method is not (SeedNodesMethod or KubernetesMethod))
             throw new ConfigurationException(
                 $"pipeline.discovery.method (or {MethodVariable}) must be '{SeedNodesMethod}' or '{KubernetesMethod}', not '{method}'");
         var contactPoints = section.GetInt("required-contact-points", defaults.RequiredContactPoints);
-        if (Override(environment, ContactPointsVariable) is { } contactPointsText && !int.TryParse(contactPointsText, out contactPoints))
-            throw new ConfigurationException($"{ContactPointsVariable} must be a whole number, not '{contactPointsText}'");
         var settings = new ClusterDiscoverySettings
         {
             Method = method,
             ServiceName = section.GetString("service-name", defaults.ServiceName),
             PodLabelSelector = section.GetString("pod-label-selector", defaults.PodLabelSelector),
-            PodNamespace = Override(environment, NamespaceVariable) ?? section.GetString("pod-namespace", defaults.PodNamespace),
+            PodNamespace = section.GetString("pod-namespace", defaults.PodNamespace).Trim(),
             RemotingPortName = section.GetString("remoting-port-name", defaults.RemotingPortName),
             RequiredContactPoints = contactPoints,
             StableMargin = section.GetTimeSpan("stable-margin", defaults.StableMargin),
@@ -96,9 +95,6 @@ public sealed record ClusterDiscoverySettings
             throw new ConfigurationException("pipeline.discovery.lookup-interval and resolve-timeout must be positive");
         return settings;
     }
-
-    private static string? Override(Func<string, string?> environment, string name) =>
-        environment(name) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
 }
 
 /// <summary>

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Pipeline.Cluster.Api;
+using Pipeline.Cluster.Configuration;
 using Pipeline.Cluster.Coordinator;
 using Pipeline.Cluster.Protocol;
 using Pipeline.Cluster.Remoting;
@@ -63,9 +64,7 @@ public sealed record NodeOptions
 public static class PipelineNode
 {
     public static string ConfigDirectory =>
-        Environment.GetEnvironmentVariable("PIPELINE_CONFIG_DIR") is { Length: > 0 } dir
-            ? dir
-            : Path.Combine(AppContext.BaseDirectory, "cluster-config");
+        NodeEnvironment.Read(NodeEnvironment.ConfigDirectory) ?? Path.Combine(AppContext.BaseDirectory, "cluster-config");
 
     /// <summary>The layered HOCON of a node: base, role files, local or user files, then the extra text.</summary>
     public static Config LoadConfig(NodeOptions options)
@@ -86,36 +85,19 @@ public static class PipelineNode
             if (!File.Exists(path)) throw new FileNotFoundException($"configuration file {path} does not exist", path);
             config = ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(config);
         }
-        config = ApplyEnvironment(config, Environment.GetEnvironmentVariable);
+        config = NodeEnvironment.Apply(config);
         if (!string.IsNullOrWhiteSpace(options.ExtraHocon))
             config = ConfigurationFactory.ParseString(options.ExtraHocon).WithFallback(config);
         return config;
     }
 
-    /// <summary>Environment variables that override a HOCON setting (Akka's HOCON has no working ${?VAR} fallback).</summary>
-    public static readonly IReadOnlyDictionary<string, string> EnvironmentOverrides = new Dictionary<string, string>
+    /// <summary>Cores the node decodes on: <paramref name="commandLine"/> (<c>--threads</c>), else <c>pipeline.worker.threads</c>
+    /// (or PIPELINE_WORKER_THREADS), where 0 means every core.</summary>
+    public static int DecodeThreads(NodeOptions options, int? commandLine)
     {
-        ["PIPELINE_LOG_LEVEL"] = "akka.loglevel",
-        ["PIPELINE_HOSTNAME"] = "akka.remote.dot-netty.tcp.hostname",
-        ["PIPELINE_PUBLIC_HOSTNAME"] = "akka.remote.dot-netty.tcp.public-hostname",
-        ["PIPELINE_PORT"] = "akka.remote.dot-netty.tcp.port",
-        ["PIPELINE_SBR_STABLE_AFTER"] = "akka.cluster.split-brain-resolver.stable-after",
-        ["PIPELINE_LEASE"] = "pipeline.coordinator.lease",
-        ["PIPELINE_STATE_DIR"] = "pipeline.coordinator.state-dir",
-        ["PIPELINE_PARTITIONS_IN_FLIGHT"] = "pipeline.worker.partitions-in-flight",
-        ["PIPELINE_PREFETCH"] = "pipeline.worker.prefetch",
-        ["PIPELINE_WORKER_THREADS"] = "pipeline.worker.threads",
-    };
-
-    public static Config ApplyEnvironment(Config config, Func<string, string?> environment)
-    {
-        foreach (var (variable, path) in EnvironmentOverrides)
-        {
-            if (environment(variable) is not { Length: > 0 } value) continue;
-            var quoted = "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-            config = ConfigurationFactory.ParseString($"{path} = {quoted}").WithFallback(config);
-        }
-        return config;
+        if (commandLine is > 0) return commandLine.Value;
+        var configured = LoadConfig(options).GetInt("pipeline.worker.threads", 0);
+        return configured > 0 ? configured : Environment.ProcessorCount;
     }
 
     public static IHost Build(NodeOptions options, IJobServices services)
@@ -137,8 +119,8 @@ public static class PipelineNode
         var seeds = options.SeedNodes.Length > 0
             ? options.SeedNodes
             : config.GetStringList("akka.cluster.seed-nodes").ToArray();
-        if (seeds.Length == 0 && Environment.GetEnvironmentVariable("PIPELINE_SEED_NODES") is { Length: > 0 } envSeeds)
-            seeds = envSeeds.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries);
+        if (seeds.Length == 0 && NodeEnvironment.Read(NodeEnvironment.SeedNodes) is { } envSeeds)
+            seeds = NodeEnvironment.SplitList(envSeeds);
         // a coordinator on a fixed port keeps its job history by default; a local one (random port) in memory
         var coordinatorSettings = CoordinatorSettings.FromConfig(config,
             options.Local ? null : options.Port ?? config.GetInt("akka.remote.dot-netty.tcp.port"));

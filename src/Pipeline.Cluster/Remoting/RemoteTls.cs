@@ -4,6 +4,7 @@ using Akka.Configuration;
 using Akka.Event;
 using Akka.Remote.Hosting;
 using Akka.Remote.Transport.DotNetty;
+using Pipeline.Cluster.Configuration;
 
 namespace Pipeline.Cluster.Remoting;
 
@@ -29,11 +30,11 @@ public sealed record RemoteTlsSettings(string CertificatePath, string? Password,
 /// </summary>
 public static class RemoteTls
 {
-    public const string CertificateVariable = "PIPELINE_TLS_CERT";
-    public const string PasswordVariable = "PIPELINE_TLS_CERT_PASSWORD";
-    public const string PasswordFileVariable = "PIPELINE_TLS_CERT_PASSWORD_FILE";
-    public const string CaVariable = "PIPELINE_TLS_CA";
-    public const string TrustedVariable = "PIPELINE_TLS_TRUSTED_SHA256";
+    public const string CertificateVariable = NodeEnvironment.TlsCertificate;
+    public const string PasswordVariable = NodeEnvironment.TlsPassword;
+    public const string PasswordFileVariable = NodeEnvironment.TlsPasswordFile;
+    public const string CaVariable = NodeEnvironment.TlsCa;
+    public const string TrustedVariable = NodeEnvironment.TlsTrusted;
 
     /// <summary>Addresses of nodes that speak TLS: Akka.Remote names the transport akka.ssl.tcp, not akka.tcp.</summary>
     public const string TlsScheme = "akka.ssl.tcp";
@@ -43,28 +44,24 @@ public static class RemoteTls
     /// <exception cref="InvalidDataException">TLS is switched on without a certificate, or a password file is missing or empty.</exception>
     public static RemoteTlsSettings? Load(Config config, Func<string, string?>? environment = null)
     {
-        environment ??= Environment.GetEnvironmentVariable;
-        var certificate = FirstNonEmpty(environment(CertificateVariable), ConfigString(config, "pipeline.tls.certificate"));
-        var enabledText = ConfigString(config, "pipeline.tls.enabled");
-        var enabled = certificate is not null || (enabledText is not null && ParseSwitch(enabledText));
+        config = NodeEnvironment.Apply(config, environment);
+        var certificate = NodeEnvironment.Text(config, "pipeline.tls.certificate");
+        var enabledText = NodeEnvironment.Text(config, "pipeline.tls.enabled");
+        var enabled = certificate is not null || (enabledText is not null && NodeEnvironment.ParseSwitch(enabledText, "pipeline.tls.enabled"));
         if (!enabled) return null;
         if (certificate is null)
             throw new InvalidDataException($"pipeline.tls.enabled is on but no certificate is configured (pipeline.tls.certificate or {CertificateVariable})");
 
-        var password = FirstNonEmpty(environment(PasswordVariable), null);
-        var passwordFile = FirstNonEmpty(environment(PasswordFileVariable), ConfigString(config, "pipeline.tls.password-file"));
-        if (password is null && passwordFile is not null) password = ReadPasswordFile(passwordFile);
-        password ??= FirstNonEmpty(ConfigString(config, "pipeline.tls.password"), null);
+        // a password file, where one is named, wins over a password (a variable voids the other kind: NodeEnvironment.Settings)
+        var passwordFile = NodeEnvironment.Text(config, "pipeline.tls.password-file");
+        var password = passwordFile is not null ? ReadPasswordFile(passwordFile) : NodeEnvironment.Text(config, "pipeline.tls.password");
 
         var trusted = new List<string>();
-        var trustedText = environment(TrustedVariable);
-        if (!string.IsNullOrWhiteSpace(trustedText))
-            trusted.AddRange(trustedText.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        else if (config.HasPath("pipeline.tls.trusted-sha256"))
+        if (config.HasPath("pipeline.tls.trusted-sha256"))
             trusted.AddRange(config.GetStringList("pipeline.tls.trusted-sha256"));
         for (var i = 0; i < trusted.Count; i++) trusted[i] = NormalizeSha256(trusted[i]);
 
-        var ca = FirstNonEmpty(environment(CaVariable), ConfigString(config, "pipeline.tls.ca-certificate"));
+        var ca = NodeEnvironment.Text(config, "pipeline.tls.ca-certificate");
         return new RemoteTlsSettings(certificate, password, trusted, ca);
     }
 
@@ -204,17 +201,4 @@ public static class RemoteTls
             throw new InvalidDataException($"'{text}' is not a SHA-256 certificate fingerprint (64 hex digits)");
         return hex;
     }
-
-    private static bool ParseSwitch(string text) => text.Trim().ToLowerInvariant() switch
-    {
-        "on" or "true" or "yes" or "1" => true,
-        "off" or "false" or "no" or "0" => false,
-        _ => throw new InvalidDataException($"pipeline.tls.enabled must be on or off, not '{text}'"),
-    };
-
-    private static string? ConfigString(Config config, string path) =>
-        config.IsEmpty || !config.HasPath(path) ? null : config.GetString(path);
-
-    private static string? FirstNonEmpty(string? first, string? second) =>
-        !string.IsNullOrWhiteSpace(first) ? first.Trim() : !string.IsNullOrWhiteSpace(second) ? second.Trim() : null;
 }

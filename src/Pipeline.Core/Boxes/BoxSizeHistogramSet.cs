@@ -49,9 +49,6 @@ public sealed class BoxSizeHistogramSet : IEquatable<BoxSizeHistogramSet>
         }
     }
 
-    [JsonIgnore]
-    public int KeyCount => _byKey.Count;
-
     /// <summary>The histogram for the key, created empty on first use; add boxes to it directly on the hot path.</summary>
     public BoxSizeHistogram For(string split, string supercategory)
     {

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf;
 using Onnx;
+using Pipeline.Storage;
 
 namespace Pipeline.Embedding;
 
@@ -39,12 +40,7 @@ public static class PreparedModelCache
             ModelGraphRewriter.Prepare(model, normalisation, precision, pixelsInGraph);
             Directory.CreateDirectory(cacheDirectory);
             // Another process may write the same file: each writes its own temporary name, the rename is atomic.
-            var temporary = path + "." + Environment.ProcessId + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                model.WriteTo(stream);
-            }
-            File.Move(temporary, path, overwrite: true);
+            DurableFiles.Write(path, stream => model.WriteTo(stream));
             return path;
         }
     }
@@ -69,9 +65,7 @@ public static class PreparedModelCache
         var measured = measure();
         try
         {
-            var temporary = path + "." + Environment.ProcessId + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-            File.WriteAllText(temporary, measured.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            File.Move(temporary, path, overwrite: true);
+            DurableFiles.WriteAllText(path, measured.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -55,18 +55,12 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
         return preset with { InputSize = spec.ImageSize };
     }
 
-    /// <summary>Checks a job's settings before anything is planned; the message says what to change.</summary>
+    /// <summary>Checks a job's settings (<see cref="JobSpecRules"/>) and that what it names exists on this node, before
+    /// anything is planned; the message says what to change.</summary>
     public static void Validate(JobSpec spec)
     {
+        JobSpecRules.ThrowIfInvalid(spec);
         if (!Directory.Exists(spec.Corpus)) throw new InvalidDataException($"corpus folder {spec.Corpus} does not exist");
-        if (spec.Splits.Length == 0) throw new InvalidDataException("no splits to process");
-        foreach (var split in spec.Splits)
-            if (split is not (Splits.Train or Splits.Val or Splits.Test))
-                throw new InvalidDataException($"unknown split '{split}': use train, val or test");
-        if (spec.PartitionSize < 1) throw new InvalidDataException("partition size must be at least 1");
-        if (spec.BatchSize < 0) throw new InvalidDataException("batch size must be 0 (auto) or more");
-        if (spec.Device is not ("cpu" or "cuda" or "auto")) throw new InvalidDataException($"unknown device '{spec.Device}': use cpu or cuda");
-        if (spec.Precision is not ("fp32" or "fp16")) throw new InvalidDataException($"unknown precision '{spec.Precision}': use fp32 or fp16");
         if (spec.Decoder != "default") DecoderRegistry.Create(spec.Decoder);
         ImageOptions(spec).Validate();
         var model = ResolveModelPath(spec);
@@ -258,16 +252,11 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
     public MergeSummary Merge(PreparedJob job, IReadOnlyList<PartitionOutcome> commits, CancellationToken cancellation)
     {
         var infos = job.Plan.Partitions.ToDictionary(p => p.Id);
-        var histograms = new Dictionary<(string Split, string Super), BoxSizeHistogram>();
+        var histograms = PartitionHistograms.Sum(commits.Select(c => (infos[c.PartitionId], c.Histogram)));
         var classes = new Dictionary<(int Category, string Split), ClassCountRow>();
         foreach (var commit in commits)
         {
             var info = infos[commit.PartitionId];
-            var key = (info.Split, info.Supercategory);
-            var h = commit.Histogram;
-            var partial = new BoxSizeHistogram(h.Counts, h.Count, h.SumNanos, h.Min, h.Max);
-            if (histograms.TryGetValue(key, out var merged)) merged.MergeFrom(partial);
-            else histograms[key] = partial.Clone();
             foreach (var tally in commit.Classes)
             {
                 var ck = (tally.CategoryId, info.Split);
@@ -277,9 +266,9 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
             }
         }
         var bins = new List<HistogramBinRow>();
-        foreach (var ((split, super), histogram) in histograms.OrderBy(h => h.Key.Split, StringComparer.Ordinal).ThenBy(h => h.Key.Super, StringComparer.Ordinal))
+        foreach (var (split, super, histogram) in histograms.Entries)
             for (var b = 0; b < BoxSizeHistogram.BinCount; b++)
-                bins.Add(new HistogramBinRow(split, super, BoxSizeHistogram.BinLow(b), BoxSizeHistogram.BinHigh(b), histogram.Counts[b]));
+                bins.Add(new HistogramBinRow(split, super, BoxSizeHistogram.BinLow(b), BoxSizeHistogram.BinHigh(b), histogram.CountIn(b)));
         var classRows = classes.Values.OrderBy(c => c.Split, StringComparer.Ordinal).ThenBy(c => c.CategoryId).ToList();
         var configHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(job.Spec.SettingsFingerprint())));
         var output = new JobPaths(job.Spec.Output).Output;

@@ -354,17 +354,17 @@ public sealed class NodePipeline : IAsyncDisposable
                 var box = image.Boxes[b];
                 boxes[b] = new BoxAnnotation(b, box[0], box[1], box[2], box[3]);
             }
-            var projected = BoxStage.Project(boxes, prepared.Width, prepared.Height, prepared.ResizedWidth, prepared.ResizedHeight, null);
+            var boxRows = BoxStage.Project(boxes, prepared.Width, prepared.Height, prepared.ResizedWidth, prepared.ResizedHeight, null);
             _decode.Add(start);
             if (run.Batcher is null)
             {
                 ArrayPool<byte>.Shared.Return(crop);
-                Post(new Finished(run, Row(run, image, prepared, projected.Rows, null), null, prepared.SizeMismatch));
+                Post(new Finished(run, Row(run, image, prepared, boxRows, null), null, prepared.SizeMismatch));
                 continue;
             }
             try
             {
-                run.Batcher.Submit(crop.AsMemory(0, cropBytes), _sink, new Embedding(run, image, prepared, projected.Rows, crop), expected: true);
+                run.Batcher.Submit(crop.AsMemory(0, cropBytes), _sink, new Embedding(run, image, prepared, boxRows, crop), expected: true);
             }
             catch (Exception e)
             {

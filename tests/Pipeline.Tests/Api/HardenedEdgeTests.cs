@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Cluster.Api;
 using Pipeline.Cluster.Hosting;
+using Pipeline.Jobs;
 
 namespace Pipeline.Tests.Api;
 

@@ -12,44 +12,41 @@ public class BoxStageTests
     [Fact]
     public void Relative_size_is_the_square_root_of_area_over_image_area()
     {
-        var projected = BoxStage.Project([Box(10, 20, 100, 100)], 400, 400, 256, 256, null);
+        var rows = BoxStage.Project([Box(10, 20, 100, 100)], 400, 400, 256, 256, null);
 
-        Assert.Equal(0.25f, Assert.Single(projected.Rows).RelativeSize, 6);
-        Assert.Equal((0, 0), (projected.Clamped, projected.Dropped));
+        Assert.Equal(0.25f, Assert.Single(rows).RelativeSize, 6);
     }
 
     [Fact]
     public void Relative_size_uses_the_true_size_given_not_anything_else()
     {
         // 60x240 box: sqrt(14400) = 120; image 800x450: sqrt(360000) = 600
-        var projected = BoxStage.Project([Box(0, 0, 60, 240)], 800, 450, 455, 256, null);
+        var rows = BoxStage.Project([Box(0, 0, 60, 240)], 800, 450, 455, 256, null);
 
-        Assert.Equal(0.2f, Assert.Single(projected.Rows).RelativeSize, 6);
+        Assert.Equal(0.2f, Assert.Single(rows).RelativeSize, 6);
     }
 
     [Fact]
     public void Boxes_are_scaled_into_the_resized_image()
     {
-        var projected = BoxStage.Project([Box(100, 60, 200, 120)], 800, 600, 400, 300, null);
+        var rows = BoxStage.Project([Box(100, 60, 200, 120)], 800, 600, 400, 300, null);
 
-        var row = Assert.Single(projected.Rows);
+        var row = Assert.Single(rows);
         Assert.Equal((50f, 30f, 100f, 60f), (row.X, row.Y, row.W, row.H));
     }
 
     [Fact]
-    public void Box_reaching_outside_is_clamped_and_counted()
+    public void Box_reaching_outside_is_clamped_to_the_image()
     {
-        var projected = BoxStage.Project([Box(-50, 350, 150, 100)], 400, 400, 400, 400, null);
+        var rows = BoxStage.Project([Box(-50, 350, 150, 100)], 400, 400, 400, 400, null);
 
-        var row = Assert.Single(projected.Rows);
+        var row = Assert.Single(rows);
         Assert.Equal((0f, 350f, 100f, 50f), (row.X, row.Y, row.W, row.H));
-        Assert.Equal(1, projected.Clamped);
-        Assert.Equal(0, projected.Dropped);
         Assert.Equal((float)(Math.Sqrt(100 * 50) / 400), row.RelativeSize, 6);
     }
 
     [Fact]
-    public void Boxes_without_area_inside_the_image_are_dropped_and_counted()
+    public void Boxes_without_area_inside_the_image_are_dropped()
     {
         BoxAnnotation[] boxes =
         [
@@ -60,19 +57,17 @@ public class BoxStageTests
             Box(20, 20, 40, 40),     // the one good box
         ];
 
-        var projected = BoxStage.Project(boxes, 400, 300, 400, 300, null);
+        var rows = BoxStage.Project(boxes, 400, 300, 400, 300, null);
 
-        Assert.Single(projected.Rows);
-        Assert.Equal(4, projected.Dropped);
-        Assert.Equal(20f, projected.Rows[0].X);
+        Assert.Equal(20f, Assert.Single(rows).X);
     }
 
     [Fact]
     public void Box_covering_the_whole_image_has_relative_size_one()
     {
-        var projected = BoxStage.Project([Box(-10, -10, 1000, 1000)], 640, 480, 341, 256, null);
+        var rows = BoxStage.Project([Box(-10, -10, 1000, 1000)], 640, 480, 341, 256, null);
 
-        var row = Assert.Single(projected.Rows);
+        var row = Assert.Single(rows);
         Assert.Equal(1f, row.RelativeSize, 6);
         Assert.Equal((0f, 0f, 341f, 256f), (row.X, row.Y, row.W, row.H));
     }
@@ -95,8 +90,8 @@ public class BoxStageTests
     [Fact]
     public void No_boxes_give_no_rows()
     {
-        var projected = BoxStage.Project([], 400, 300, 341, 256, null);
-        Assert.Empty(projected.Rows);
+        var rows = BoxStage.Project([], 400, 300, 341, 256, null);
+        Assert.Empty(rows);
     }
 
     [Fact]
@@ -115,10 +110,10 @@ public class BoxStageTests
         var crop = new byte[options.CropBytes];
         var prepared = DecoderRegistry.Create(decoder).Prepare(TestImages.JpegWithOrientation(upright, 6), 400, 300, options, crop);
 
-        var projected = BoxStage.Project([Box(100, 75, 200, 150)], prepared.Width, prepared.Height,
+        var rows = BoxStage.Project([Box(100, 75, 200, 150)], prepared.Width, prepared.Height,
             prepared.ResizedWidth, prepared.ResizedHeight, null);
 
-        var row = Assert.Single(projected.Rows);
+        var row = Assert.Single(rows);
         Assert.Equal((200, 150), (prepared.ResizedWidth, prepared.ResizedHeight));
         Assert.Equal((50f, 37.5f, 100f, 75f), (row.X, row.Y, row.W, row.H));
         Assert.Equal(0.5f, row.RelativeSize, 6);

@@ -1,4 +1,4 @@
-namespace Pipeline.Cluster.Api;
+namespace Pipeline.Jobs;
 
 /// <summary>
 /// Refuses an output folder a job must never write to: an existing file (or device, socket, pipe), or anything under the
@@ -11,7 +11,7 @@ public static class OutputPathCheck
     /// <summary>Adds the reason <paramref name="output"/> is refused to <paramref name="problems"/>, if it is.</summary>
     public static void Validate(string output, List<string> problems)
     {
-        if (!Path.IsPathFullyQualified(output)) return; // JobRequest says so already
+        if (!Path.IsPathFullyQualified(output)) return; // JobSpecRules says so already
         var resolved = Resolve(Path.GetFullPath(output));
         foreach (var root in KernelFileSystems)
             if (resolved == root || resolved.StartsWith(root + "/", StringComparison.Ordinal))
