@@ -34,6 +34,7 @@ public sealed class RunCorpusFixture : IDisposable
 /// </summary>
 [Trait("Category", "Processes")]
 [Collection(ProcessFaultsCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class OutputFolderRunTests(RunCorpusFixture corpus, ITestOutputHelper output) : IClassFixture<RunCorpusFixture>, IDisposable
 {
     private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(3);

@@ -30,6 +30,7 @@ public sealed class FaultCorpusFixture : IDisposable
 /// </summary>
 [Trait("Category", "Faults")]
 [Collection(ProcessFaultsCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class WorkerKillTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IDisposable
 {
     /// <summary>Leases long enough that only noticing the death (not the lease running out) can re-queue in time.</summary>
