@@ -9,6 +9,7 @@ namespace Pipeline.Tests.Analysis;
 /// workers, commits and the merge.
 /// </summary>
 [Collection(PipelineDatasetCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class LinearProbeTests(PipelineDatasetFixture data)
 {
     [Fact]

@@ -4,6 +4,7 @@ namespace Pipeline.Tests.Analysis;
 
 /// <summary>`pipeline report` leaves the dataset as the merge wrote it: its default output goes beside the dataset.</summary>
 [Collection(PipelineDatasetCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class ReportOutputTests(PipelineDatasetFixture data)
 {
     private static List<string> Files(string dir) =>

@@ -14,6 +14,7 @@ namespace Pipeline.Tests.Analysis;
 /// it renders in headless Chromium with charts that are not blank.
 /// </summary>
 [Collection(PipelineDatasetCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed partial class ReportTests(PipelineDatasetFixture data)
 {
     private async Task<(ReportFiles Files, Dictionary<string, double> Figures, string Html)> WriteReportAsync(string name)

@@ -8,6 +8,7 @@ namespace Pipeline.Tests.Analysis;
 
 /// <summary>`pipeline sql`, README's quick-tour query run as written (its out/dataset pointed at a pipeline-made dataset).</summary>
 [Collection(PipelineDatasetCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed partial class SqlCommandTests(PipelineDatasetFixture data)
 {
     [Fact]

@@ -9,6 +9,7 @@ namespace Pipeline.Tests.Analysis;
 
 /// <summary>The examples of docs/training.md run against a dataset the pipeline made (those that can run here).</summary>
 [Collection(PipelineDatasetCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class TrainingDocsTests(PipelineDatasetFixture data)
 {
     private static string RepositoryRoot()
@@ -110,6 +111,7 @@ public sealed class TrainingDocsTests(PipelineDatasetFixture data)
 }
 
 /// <summary>DatasetReader on the pipeline-made dataset, checked against the storage team's full-row reader.</summary>
+[Trait("Category", "Slow")]
 [Collection(PipelineDatasetCollection.Name)]
 public sealed class PipelineDatasetReaderTests(PipelineDatasetFixture data)
 {

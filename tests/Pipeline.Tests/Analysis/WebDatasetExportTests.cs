@@ -14,6 +14,7 @@ namespace Pipeline.Tests.Analysis;
 /// DuckDB) row for row.
 /// </summary>
 [Collection(PipelineDatasetCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed partial class WebDatasetExportTests(PipelineDatasetFixture data) : IDisposable
 {
     private const string Python = "/usr/bin/python3";

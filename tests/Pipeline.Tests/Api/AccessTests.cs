@@ -5,6 +5,7 @@ using Pipeline.Cluster.Api;
 namespace Pipeline.Tests.Api;
 
 /// <summary>The two access settings: no token configured (submitting disabled) and protected reads.</summary>
+[Trait("Category", "Slow")]
 public sealed class AccessTests
 {
     [Fact]

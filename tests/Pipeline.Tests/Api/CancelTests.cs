@@ -5,6 +5,7 @@ using System.Text.Json;
 namespace Pipeline.Tests.Api;
 
 /// <summary>DELETE /jobs/{id} on a real node.</summary>
+[Trait("Category", "Slow")]
 public sealed class CancelTests
 {
     [Fact]

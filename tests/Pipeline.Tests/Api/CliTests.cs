@@ -31,6 +31,7 @@ public sealed class CliTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Submit_prints_the_job_id_that_the_coordinator_runs()
     {
         await using var node = await ApiTestNode.StartAsync(new PacedJobServices(3, 5, TimeSpan.FromMilliseconds(10)));
@@ -48,6 +49,7 @@ public sealed class CliTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Submit_without_token_fails_with_the_apis_message()
     {
         await using var node = await ApiTestNode.StartAsync(new PacedJobServices(1, 1, TimeSpan.Zero));
@@ -60,6 +62,7 @@ public sealed class CliTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Status_watch_prints_plain_lines_until_the_job_succeeds()
     {
         await using var node = await ApiTestNode.StartAsync(new PacedJobServices(4, 10, TimeSpan.FromMilliseconds(30)), workerName: "worker-1");
@@ -78,6 +81,7 @@ public sealed class CliTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Status_without_job_lists_every_job_and_with_a_cancelled_job_exits_1()
     {
         await using var node = await ApiTestNode.StartAsync(new PacedJobServices(4, 100, TimeSpan.FromMilliseconds(50)));
@@ -101,6 +105,7 @@ public sealed class CliTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Status_of_an_unreachable_api_says_so_in_one_line()
     {
         var run = await RunAsync("status", "--api", "http://127.0.0.1:9");

@@ -11,6 +11,7 @@ namespace Pipeline.Tests.Api;
 
 /// <summary>The API's edges against hostile input: oversized chunked bodies, output folders it must never write, log forging.</summary>
 [Trait("Category", "Security")]
+[Trait("Category", "Slow")]
 public sealed class HardenedEdgeTests(RefusingNodeFixture fixture) : IClassFixture<RefusingNodeFixture>
 {
     private readonly ApiTestNode _node = fixture.Node;

@@ -8,6 +8,7 @@ using Pipeline.Storage;
 namespace Pipeline.Tests.Api;
 
 /// <summary>A job's life through the real HTTP API of a real node: cancel refused while merging, queue order, history.</summary>
+[Trait("Category", "Slow")]
 public sealed class JobLifecycleTests
 {
     private static async Task<JobView> WaitForJobAsync(ApiTestNode node, string id, Func<JobView, bool> done, string what)

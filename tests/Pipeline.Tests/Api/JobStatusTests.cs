@@ -7,6 +7,7 @@ using Pipeline.Cluster.Api;
 namespace Pipeline.Tests.Api;
 
 /// <summary>GET /jobs, /jobs/{id} and /workers while a real job runs on a loopback cluster.</summary>
+[Trait("Category", "Slow")]
 public sealed class JobStatusTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 namespace Pipeline.Tests.Api;
 
 /// <summary>GET /metrics: prometheus-net's text exposition of gauges set from the coordinator's status.</summary>
+[Trait("Category", "Slow")]
 public sealed class MetricsTests
 {
     private static double Sample(string text, string series)

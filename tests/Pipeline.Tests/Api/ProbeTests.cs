@@ -5,6 +5,7 @@ using Pipeline.Cluster.Api;
 namespace Pipeline.Tests.Api;
 
 /// <summary>GET /healthz and /readyz, and what the API says when no coordinator answers.</summary>
+[Trait("Category", "Slow")]
 public sealed class ProbeTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Pipeline.Synth;
 namespace Pipeline.Tests.Api;
 
 /// <summary>A job submitted over HTTP and run by the real job services (decode, boxes, parts, merge) on a generated corpus.</summary>
+[Trait("Category", "Slow")]
 public sealed class RealJobTests
 {
     [Fact]

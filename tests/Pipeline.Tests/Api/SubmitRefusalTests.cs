@@ -20,6 +20,7 @@ public sealed class RefusingNodeFixture : IAsyncLifetime
 }
 
 /// <summary>POST /jobs refusals on a real node: the token and the validation of the body; each leaves the cluster idle.</summary>
+[Trait("Category", "Slow")]
 public sealed class SubmitRefusalTests(RefusingNodeFixture fixture) : IClassFixture<RefusingNodeFixture>
 {
     private readonly ApiTestNode _node = fixture.Node;

@@ -5,6 +5,7 @@ using System.Text.Json;
 namespace Pipeline.Tests.Api;
 
 /// <summary>POST /jobs that reach the coordinator: accepted, queued behind another, the same job's id again, rejected. A node per test.</summary>
+[Trait("Category", "Slow")]
 public sealed class SubmitTests : IAsyncLifetime
 {
     private ApiTestNode _node = null!;

@@ -3,6 +3,7 @@ using Pipeline.Tests.Cluster;
 namespace Pipeline.Tests.Cli;
 
 /// <summary>The `pipeline` executable itself, run as a user runs it.</summary>
+[Trait("Category", "Slow")]
 public sealed class CommandLineTests
 {
     [Theory]

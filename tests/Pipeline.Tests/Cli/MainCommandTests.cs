@@ -4,6 +4,7 @@ using Pipeline.Tests.Cluster;
 namespace Pipeline.Tests.Cli;
 
 /// <summary>README's main command, `pipeline run` with no corpus, as a user runs it.</summary>
+[Trait("Category", "Slow")]
 public sealed class MainCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("pipeline-main-").FullName;

@@ -7,6 +7,7 @@ namespace Pipeline.Tests.Cli;
 /// The command line is strict and consistent: every command refuses an unknown option and a stray argument by name
 /// with exit code 2 before it writes anything, and every command's help describes every option.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed partial class StrictCommandLineTests : IDisposable
 {
     private readonly string _cwd = Directory.CreateTempSubdirectory("pipeline-strict-").FullName;

@@ -9,6 +9,7 @@ using static Pipeline.Tests.Cluster.ClusterTestSupport;
 namespace Pipeline.Tests.Cluster;
 
 /// <summary>Bad files in a corpus cost exactly their own rows: each lands in errors.parquet with its reason, nowhere else.</summary>
+[Trait("Category", "Slow")]
 public sealed class BadImageJobTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("pipeline-bad-").FullName;

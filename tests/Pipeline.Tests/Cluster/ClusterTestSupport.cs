@@ -56,14 +56,19 @@ public static class ClusterTestSupport
 
     public static IActorRef JobManager(IHost host) => host.Services.GetRequiredService<ActorRegistry>().Get<JobManagerProxy>();
 
-    public static async Task<JobStatus> WaitForFinishAsync(IActorRef proxy, TimeSpan timeout)
+    public static Task<JobStatus> WaitForFinishAsync(IActorRef proxy, TimeSpan timeout) =>
+        WaitForStatusAsync(proxy, status => status.IsFinished, "the job to finish", timeout);
+
+    /// <summary>Asks the coordinator for its status until <paramref name="condition"/> holds; fails after the timeout.</summary>
+    public static async Task<JobStatus> WaitForStatusAsync(IActorRef proxy, Func<JobStatus, bool> condition, string what, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
             var status = await proxy.Ask<JobStatus>(GetJobStatus.Instance, TimeSpan.FromSeconds(10));
-            if (status.IsFinished) return status;
-            if (clock.Elapsed > timeout) throw new TimeoutException($"job still {status.State} after {timeout}: {status.Committed}/{status.Partitions}");
+            if (condition(status)) return status;
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"waited {timeout} for {what}; the job is {status.State}: {status.Committed}/{status.Partitions}");
             await Task.Delay(250);
         }
     }

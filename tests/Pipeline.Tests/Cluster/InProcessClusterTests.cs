@@ -8,6 +8,7 @@ using static Pipeline.Tests.Cluster.ClusterTestSupport;
 namespace Pipeline.Tests.Cluster;
 
 /// <summary>A coordinator and two workers as three ActorSystems over loopback TCP in this process.</summary>
+[Trait("Category", "Slow")]
 public sealed class InProcessClusterTests(SmallCorpusFixture corpus) : IClassFixture<SmallCorpusFixture>, IDisposable
 {
     private readonly string _output = Directory.CreateTempSubdirectory("pipeline-out-").FullName;
@@ -89,8 +90,10 @@ public sealed class InProcessClusterTests(SmallCorpusFixture corpus) : IClassFix
             var spec = new JobSpec { Corpus = corpus.Root, Output = _output, Model = "resnet18", PartitionSize = 64, Splits = ["val"] };
             await proxy.Ask<JobAccepted>(new SubmitJob(spec), TimeSpan.FromSeconds(60));
             Assert.Equal(JobStates.Succeeded, (await WaitForFinishAsync(proxy, TimeSpan.FromMinutes(3))).State);
-            await Task.Delay(TimeSpan.FromSeconds(2.5)); // the next heartbeats carry the final figures
-            var worker = Assert.Single((await proxy.Ask<JobStatus>(GetJobStatus.Instance, TimeSpan.FromSeconds(10))).Workers);
+            // a heartbeat after the last batch carries the final figures
+            var status = await WaitForStatusAsync(proxy, s => s.Workers is [{ Embedding.ModelBusySeconds: > 0 }],
+                "a heartbeat with the model's busy time", TimeSpan.FromSeconds(30));
+            var worker = Assert.Single(status.Workers);
             var embedding = Assert.IsType<EmbeddingTime>(worker.Embedding);
             Assert.Equal("cpu", embedding.Device);
             Assert.True(embedding.ModelBusySeconds > 0);

@@ -8,6 +8,7 @@ namespace Pipeline.Tests.Cluster;
 /// coordinator killed by SIGKILL mid-job. The job must still finish with every image exactly once.
 /// </summary>
 [Trait("Category", "Processes")]
+[Trait("Category", "Slow")]
 public sealed class NodeProcessTests(SmallCorpusFixture corpus) : IClassFixture<SmallCorpusFixture>, IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("pipeline-procs-").FullName;

@@ -19,6 +19,7 @@ namespace Pipeline.Tests.ContainerImages;
 /// by DuckDB. Driven by .ci/containers.sh, which builds the image first.
 /// </summary>
 [Trait("Category", "Containers")]
+[Trait("Category", "Slow")]
 public sealed class ContainerClusterTests(SmallCorpusFixture corpus, ITestOutputHelper log) : IClassFixture<SmallCorpusFixture>, IDisposable
 {
     private const string DataInContainer = "/data/out";

@@ -2,6 +2,7 @@ namespace Pipeline.Tests.ContainerImages;
 
 /// <summary>What the image built from docker/Dockerfile.cpu is, as Kubernetes' restricted profile expects. Driven by .ci/containers.sh.</summary>
 [Trait("Category", "Containers")]
+[Trait("Category", "Slow")]
 public sealed class ContainerImageTests
 {
     [ContainerFact]

@@ -10,6 +10,7 @@ namespace Pipeline.Tests.ContainerImages;
 /// with no title, labels or ticks at all, silently). Driven by .ci/containers.sh.
 /// </summary>
 [Trait("Category", "Containers")]
+[Trait("Category", "Slow")]
 public sealed partial class ContainerReportTests(SmallCorpusFixture corpus) : IClassFixture<SmallCorpusFixture>, IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("pipeline-container-report-").FullName;

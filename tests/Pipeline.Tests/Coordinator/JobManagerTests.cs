@@ -210,7 +210,9 @@ public sealed class JobManagerTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         AwaitCondition(() => !Directory.Exists(Path.GetDirectoryName(latePath)), Wait);
         manager.Tell(new PartitionCommitted(job.JobId, recorded), worker.Ref);
         Assert.Equal(CommitVerdict.Unknown, worker.ExpectMsg<CommitAck>(Wait).Verdict);
-        Thread.Sleep(300); // the deletion runs off the mailbox: give it the time it took above
+        // the behaviour under test is that nothing happens, so there is no condition to wait on: the deletion runs off
+        // the mailbox, so give it the time it took above before checking that the recorded part is still there
+        Thread.Sleep(300);
         Assert.True(File.Exists(Pipeline.Storage.PartFiles.Resolve(spec.Output, recorded.Part.RowsPath)));
     }
 

@@ -18,6 +18,7 @@ public sealed class ChromiumFactAttribute : FactAttribute
 }
 
 /// <summary>The dashboard in a real headless browser (chromium driven by playwright-core) while a job runs on a real node.</summary>
+[Trait("Category", "Slow")]
 public sealed class DashboardTests
 {
     private static string ScriptDirectory()

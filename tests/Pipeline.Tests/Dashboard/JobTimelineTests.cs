@@ -60,6 +60,7 @@ public sealed class JobTimelineTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Get_job_serves_the_events_at_their_times_and_the_throughput_series()
     {
         // 12 partitions x 20 images x 25 ms on one worker: about 6 s, several samples 2 s apart

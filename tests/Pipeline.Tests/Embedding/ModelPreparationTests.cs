@@ -70,6 +70,7 @@ public sealed class ModelPreparationTests(EmbeddingFixture fixture)
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Fp16_rewrite_stores_half_weights_and_keeps_a_float_interface()
     {
         var normalisation = PixelNormalisation.Create(ModelSpec.ResNet18Cntk);

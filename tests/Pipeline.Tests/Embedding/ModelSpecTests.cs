@@ -79,6 +79,7 @@ public sealed class ModelSpecTests(EmbeddingFixture fixture)
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Resnet_with_a_per_channel_bgr_spec_matches_hand_normalised_input()
     {
         // CNTK's mean image reduced to one mean per channel: the generic path, not the preset.

@@ -23,6 +23,7 @@ public sealed class PreprocessingAgreementTests(EmbeddingFixture fixture)
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Host_float_normalisation_matches_the_CNTK_preprocess_chain_within_1e3()
     {
         for (var i = 0; i < EmbeddingFixture.ImageCount; i++)

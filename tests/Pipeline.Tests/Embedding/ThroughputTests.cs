@@ -27,6 +27,7 @@ public sealed class ThroughputTests(EmbeddingFixture fixture)
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Fixed_batch_size_skips_the_auto_tune()
     {
         var result = EmbeddingThroughput.Run(fixture.PixelsSession, new EmbeddingThroughputOptions { BatchSize = 2, Seconds = 0.2, WarmupBatches = 1 });

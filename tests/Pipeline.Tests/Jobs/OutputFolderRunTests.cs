@@ -34,6 +34,7 @@ public sealed class RunCorpusFixture : IDisposable
 /// </summary>
 [Trait("Category", "Processes")]
 [Collection(ProcessFaultsCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class OutputFolderRunTests(RunCorpusFixture corpus, ITestOutputHelper output) : IClassFixture<RunCorpusFixture>, IDisposable
 {
     private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(3);
@@ -256,7 +257,7 @@ public sealed class OutputFolderRunTests(RunCorpusFixture corpus, ITestOutputHel
         await WaitForCommitsAsync(Out, Commits(Out).Count + 1, twice);
         clock.Restart();
         twice.Interrupt();
-        await Task.Delay(100);
+        await Task.Delay(100); // the behaviour under test: a second, separate Ctrl-C while the first one is being handled
         twice.Interrupt();
         Assert.Equal(130, await ExitAsync(twice, TimeSpan.FromSeconds(30)));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"a second Ctrl-C took {clock.Elapsed}");

@@ -6,6 +6,7 @@ namespace Pipeline.Tests.Kubernetes;
 
 /// <summary>The manifests' side of a closed cluster: the TLS Secret mounted where PIPELINE_TLS_* point, the network policies, readiness from membership.</summary>
 [Collection(RenderedManifestsCollection.Name)]
+[Trait("Category", "Slow")]
 public class ClosedClusterManifestTests(RenderedManifests manifests)
 {
     private static readonly string[] Overlays = ["overlays/cpu", "overlays/gpu"];

@@ -9,6 +9,7 @@ using static Pipeline.Tests.Kubernetes.RenderedManifests;
 namespace Pipeline.Tests.Kubernetes;
 
 [Collection(RenderedManifestsCollection.Name)]
+[Trait("Category", "Slow")]
 public class ManifestTests(RenderedManifests manifests)
 {
     private const int RemotingPort = 4053;

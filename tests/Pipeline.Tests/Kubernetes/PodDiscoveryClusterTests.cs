@@ -25,6 +25,7 @@ namespace Pipeline.Tests.Kubernetes;
 /// Cluster formation through <see cref="KubernetesBootstrap"/> end to end, with a stand-in for the Kubernetes API server:
 /// two ActorSystems list "pods" over HTTPS with the label selector and token a pod would use, and form one cluster.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class PodDiscoveryClusterTests : IAsyncLifetime
 {
     // the Kubernetes client reads the API address from variables named in HOCON: unique names keep tests apart

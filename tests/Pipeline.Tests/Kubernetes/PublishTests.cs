@@ -35,6 +35,7 @@ public class PublishTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     [Trait("Category", "Publish")]
     public void Published_cli_runs_and_carries_its_configuration_and_model()
     {

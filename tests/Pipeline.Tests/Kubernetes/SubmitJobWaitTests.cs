@@ -10,6 +10,7 @@ namespace Pipeline.Tests.Kubernetes;
 /// status is the job's. A Secret made as the docs say passes the offline schema check.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Trait("Category", "Slow")]
 public sealed partial class SubmitJobWaitTests : IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("pipeline-submit-job-").FullName;

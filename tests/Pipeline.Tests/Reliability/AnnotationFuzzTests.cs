@@ -29,6 +29,7 @@ public sealed record AnnotationCase(int File, JsonMutation[] Mutations)
 /// file: never another exception type and never a hang (each case is bounded in time).
 /// </summary>
 [Trait("Category", "Faults")]
+[Trait("Category", "Slow")]
 public sealed class AnnotationFuzzTests(ITestOutputHelper output)
 {
     private const int Cases = 400;

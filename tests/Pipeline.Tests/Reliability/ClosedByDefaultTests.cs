@@ -20,6 +20,7 @@ namespace Pipeline.Tests.Reliability;
 /// own non-loopback address when it has one (traffic never leaves the machine), else 0.0.0.0.
 /// </summary>
 [Trait("Category", "Security")]
+[Trait("Category", "Slow")]
 public sealed class ClosedByDefaultTests(SmallCorpusFixture corpus, ITestOutputHelper log) : IClassFixture<SmallCorpusFixture>, IDisposable
 {
     private const string Token = "closed-cluster-test-token";

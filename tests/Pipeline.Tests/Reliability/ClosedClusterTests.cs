@@ -23,6 +23,7 @@ namespace Pipeline.Tests.Reliability;
 /// node with another certificate never become members. Certificates are made here, never stored in the repository.
 /// </summary>
 [Trait("Category", "Security")]
+[Trait("Category", "Slow")]
 public sealed class ClosedClusterTests : IDisposable
 {
     private const string Password = "test-only-pfx-password";

@@ -12,6 +12,7 @@ namespace Pipeline.Tests.Reliability;
 /// </summary>
 [Trait("Category", "Faults")]
 [Collection(ProcessFaultsCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class DiskFullTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("pipeline-diskfull-").FullName;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Pipeline.Tests.Reliability;
 
-/// <summary>What a fault test needs of the machine it runs on.</summary>
+/// <summary>What a host-dependent test needs of the machine it runs on.</summary>
 public enum HostFeature
 {
     /// <summary>Mounting a tmpfs (root, or CAP_SYS_ADMIN).</summary>
@@ -11,6 +11,10 @@ public enum HostFeature
     NetworkNamespaces,
     /// <summary>The tests were built inside the git checkout and git runs.</summary>
     GitCheckout,
+    /// <summary>An NVIDIA driver (<c>/dev/nvidiactl</c>): CUDA is expected to start (CUDA 13 and cuDNN 9 on LD_LIBRARY_PATH).</summary>
+    NvidiaGpu,
+    /// <summary>No NVIDIA driver: a machine where CUDA cannot start (CI, most development machines).</summary>
+    NoNvidiaGpu,
 }
 
 /// <summary>
@@ -43,7 +47,16 @@ public static class HostProbe
         [HostFeature.Tmpfs] = new(ProbeTmpfs),
         [HostFeature.NetworkNamespaces] = new(ProbeNetworkNamespaces),
         [HostFeature.GitCheckout] = new(ProbeGit),
+        [HostFeature.NvidiaGpu] = new(() => HasNvidiaDriver ? null
+            : $"no NVIDIA driver here ({NvidiaControlDevice} is absent): CUDA tests run on a GPU machine"),
+        [HostFeature.NoNvidiaGpu] = new(() => HasNvidiaDriver
+            ? $"an NVIDIA driver is present ({NvidiaControlDevice}): this test describes a machine without CUDA; the GPU tests run instead"
+            : null),
     };
+
+    private const string NvidiaControlDevice = "/dev/nvidiactl";
+
+    private static bool HasNvidiaDriver => File.Exists(NvidiaControlDevice);
 
     /// <summary>Why the feature is unavailable here, or null when it works.</summary>
     public static string? Missing(HostFeature feature) => Probes[feature].Value;

@@ -13,6 +13,7 @@ namespace Pipeline.Tests.Reliability;
 /// </summary>
 [Trait("Category", "Faults")]
 [Collection(ProcessFaultsCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class MergeKillTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IDisposable
 {
     private readonly string _work = Directory.CreateTempSubdirectory("pipeline-mergekill-").FullName;

@@ -12,6 +12,7 @@ namespace Pipeline.Tests.Reliability;
 /// </summary>
 [Trait("Category", "Faults")]
 [Collection(ProcessFaultsCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class NetworkPartitionTests : IDisposable
 {
     private readonly FaultCorpusFixture _corpus;

@@ -105,6 +105,7 @@ public sealed partial class SecretsTests(SmallCorpusFixture corpus) : IClassFixt
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Api_token_is_refused_when_wrong_accepted_when_right_and_never_appears_in_output_or_files()
     {
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
@@ -190,6 +191,7 @@ public sealed partial class SecretsTests(SmallCorpusFixture corpus) : IClassFixt
     private static partial Regex LiteralSecretEnv();
 
     [HostFact(HostFeature.GitCheckout)]
+    [Trait("Category", "Slow")]
     public void Repository_holds_no_private_key_and_manifests_take_secrets_from_references()
     {
         var root = HostProbe.RepositoryRoot()!;

@@ -30,6 +30,7 @@ public sealed class FaultCorpusFixture : IDisposable
 /// </summary>
 [Trait("Category", "Faults")]
 [Collection(ProcessFaultsCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class WorkerKillTests(FaultCorpusFixture corpus, ITestOutputHelper output) : IDisposable
 {
     /// <summary>Leases long enough that only noticing the death (not the lease running out) can re-queue in time.</summary>
@@ -71,7 +72,7 @@ public sealed class WorkerKillTests(FaultCorpusFixture corpus, ITestOutputHelper
             threshold = random.Next(threshold + 1, threshold + partitions / 4);
             var atLeast = threshold;
             await cluster.WaitForJournalAsync(j => FaultCluster.Committed(j).Count >= atLeast, TimeSpan.FromMinutes(2), coordinator);
-            await Task.Delay(random.Next(0, 1000));
+            await Task.Delay(random.Next(0, 1000)); // the behaviour under test: a kill at a seeded random moment between commits
             // a victim that holds unfinished work, so that the kill costs something
             var journal = cluster.Journal();
             var holders = workers.Keys.Where(w => FaultCluster.HeldUncommitted(journal, w).Count > 0).Order().ToArray();

@@ -8,6 +8,7 @@ namespace Pipeline.Tests.Synth;
 /// The "done when": the full-scale annotation-only corpus, read back by the corpus reader and summarised
 /// by `pipeline stats`, reproduces the paper's Table 2 and the 435.44 imbalance exactly.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class FullScaleStatsTests(FullScaleCorpusFixture corpus) : IClassFixture<FullScaleCorpusFixture>
 {
     [Fact]
