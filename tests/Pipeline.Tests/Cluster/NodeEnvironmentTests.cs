@@ -1,3 +1,4 @@
+using Pipeline.Cluster.Remoting;
 using System.Text.RegularExpressions;
 using Akka.Configuration;
 using Pipeline.Cluster.Api;
