@@ -83,12 +83,14 @@ public sealed class WireContractTests : IDisposable
         new AbandonJob("0123456789abcdef"),
     ];
 
-    /// <summary>Every concrete message type: the marker's implementations in every loaded Pipeline assembly.</summary>
+    /// <summary>Every concrete message type: the marker's implementations in every Pipeline assembly the tests ship with
+    /// (the CLI's included, loaded or not yet).</summary>
     private static Type[] MessageTypes() =>
     [
-        .. AppDomain.CurrentDomain.GetAssemblies()
-            .Where(a => a.GetName().Name?.StartsWith("Pipeline.", StringComparison.Ordinal) == true && a.GetName().Name != "Pipeline.Tests")
-            .SelectMany(a => a.GetTypes())
+        .. Directory.GetFiles(AppContext.BaseDirectory, "pipeline*.dll", new EnumerationOptions { MatchCasing = MatchCasing.CaseInsensitive })
+            .Select(file => System.Reflection.AssemblyName.GetAssemblyName(file))
+            .Where(name => name.Name != typeof(WireContractTests).Assembly.GetName().Name)
+            .SelectMany(name => System.Reflection.Assembly.Load(name).GetTypes())
             .Where(t => typeof(IPipelineMessage).IsAssignableFrom(t) && t is { IsClass: true, IsAbstract: false }),
     ];
 
