@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Pipeline.Cluster.Coordinator;
+using Pipeline.Cluster.Api;
 using Pipeline.Cluster.Configuration;
 using Pipeline.Cluster.Hosting;
 using Pipeline.Cluster.Protocol;
@@ -144,6 +145,7 @@ public sealed class NodeCommand : AsyncCommand<NodeCommand.Settings>
         var endpoint = host.Services.GetRequiredService<NodeEndpoint>();
         Console.WriteLine($"node: {endpoint.Describe()}");
         if (endpoint.DescribeCertificate(DateTimeOffset.UtcNow) is { } certificate) Console.WriteLine($"node: {certificate}");
+        if (host.Services.GetService<ApiHostedService>() is { } api) Console.WriteLine(api.Describe());
         var system = host.Services.GetRequiredService<ActorSystem>();
         Console.WriteLine($"node {Akka.Cluster.Cluster.Get(system).SelfAddress} up with roles [{string.Join(",", options.Roles)}]");
         return host;

@@ -130,6 +130,17 @@ public sealed class ApiHostedService(ApiOptions options, IServiceProvider nodeSe
     public async Task StartAsync(CancellationToken cancellationToken) =>
         _server = await ApiServer.StartAsync(options, nodeServices, cancellationToken);
 
+    /// <summary>The start line: where the API listens and what needs the token; loud when reads are open beyond loopback.</summary>
+    public string Describe()
+    {
+        var addresses = string.Join(", ", Server.Addresses);
+        var writes = options.Token is null ? "submit and cancel are disabled (no token)" : "submit and cancel need the token";
+        if (options.OpenReadsBeyondLoopback)
+            return $"INSECURE: the HTTP API on {addresses} serves jobs, output paths and workers to anyone who reaches it, " +
+                   $"without a token (reads are open beyond loopback); {writes}";
+        return $"api: {addresses}; " + (options.ProtectReads ? "every request but /healthz, /readyz and the dashboard page needs the token" : $"reads are open (loopback); {writes}");
+    }
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_server is null) return;

@@ -109,7 +109,7 @@ public static class PipelineNode
         builder.Logging.AddConsoleFormatter<EscapingConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
         builder.Logging.AddConsole(o => o.FormatterName = EscapingConsoleFormatter.FormatterName);
         Configure(builder.Services, options, config, services);
-        if (options.Coordinator && options.Api is not null) builder.Services.AddPipelineApi(ApiOptions.Load(config, options.Api));
+        if (options.Coordinator && options.Api is not null) builder.Services.AddPipelineApi(ApiOptions.Load(config, options.Api, insecure: options.Insecure));
         else if (options.Health is not null) builder.Services.AddNodeHealth(options.Health);
         return builder.Build();
     }

@@ -11,12 +11,13 @@ public sealed class ApiSettingsTests
         name => vars.FirstOrDefault(v => v.Name == name).Value;
 
     [Fact]
-    public void Options_default_to_port_8080_on_all_interfaces_with_submitting_disabled()
+    public void Options_default_to_port_8080_on_loopback_with_submitting_disabled()
     {
         var options = ApiOptions.Load(ConfigurationFactory.Empty, environment: Env());
-        Assert.Equal("http://0.0.0.0:8080", options.Urls);
+        Assert.Equal("http://127.0.0.1:8080", options.Urls);
         Assert.Null(options.Token);
         Assert.False(options.ProtectReads);
+        Assert.False(options.OpenReadsBeyondLoopback);
     }
 
     [Fact]
@@ -28,6 +29,45 @@ public sealed class ApiSettingsTests
         Assert.Equal("http://0.0.0.0:2222", ApiOptions.Load(hocon, environment: env).Urls);
         Assert.Equal("from-env", ApiOptions.Load(hocon, environment: env).Token);
         Assert.Equal("http://127.0.0.1:3333", ApiOptions.Load(hocon, "http://127.0.0.1:3333", env).Urls);
+    }
+
+    [Theory]
+    [InlineData("http://0.0.0.0:8080")]
+    [InlineData("http://*:8080")]
+    [InlineData("http://+:8080")]
+    [InlineData("http://[::]:8080")]
+    [InlineData("http://10.0.0.5:8080")]
+    [InlineData("http://coordinator.example:8080")]
+    [InlineData("http://127.0.0.1:8080;http://0.0.0.0:9090")]
+    public void Beyond_loopback_without_a_token_refuses_to_start_and_names_the_address(string urls)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => ApiOptions.Load(ConfigurationFactory.Empty, urls, Env()));
+        Assert.Contains("beyond loopback, with no token", e.Message);
+        Assert.Contains(urls.Split(';').Last(), e.Message);
+        Assert.Contains("--insecure", e.Message);
+    }
+
+    [Fact]
+    public void Beyond_loopback_with_a_token_protects_reads_unless_told_otherwise()
+    {
+        var options = ApiOptions.Load(ConfigurationFactory.Empty, "http://0.0.0.0:8080", Env(("PIPELINE_API_TOKEN", "t0k")));
+        Assert.True(options.ProtectReads);
+        Assert.False(options.OpenReadsBeyondLoopback);
+        var open = ApiOptions.Load(ConfigurationFactory.Empty, "http://0.0.0.0:8080",
+            Env(("PIPELINE_API_TOKEN", "t0k"), ("PIPELINE_API_PROTECT_READS", "off")));
+        Assert.False(open.ProtectReads);
+        Assert.True(open.OpenReadsBeyondLoopback);
+        // on loopback reads stay open by default: the machine's own users
+        Assert.False(ApiOptions.Load(ConfigurationFactory.Empty, "http://localhost:8080", Env(("PIPELINE_API_TOKEN", "t0k"))).ProtectReads);
+    }
+
+    [Fact]
+    public void Insecure_opens_reads_beyond_loopback_without_a_token()
+    {
+        var options = ApiOptions.Load(ConfigurationFactory.Empty, "http://0.0.0.0:8080", Env(), insecure: true);
+        Assert.Null(options.Token);
+        Assert.False(options.ProtectReads);
+        Assert.True(options.OpenReadsBeyondLoopback);
     }
 
     [Fact]

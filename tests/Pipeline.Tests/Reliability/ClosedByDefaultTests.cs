@@ -130,6 +130,44 @@ public sealed class ClosedByDefaultTests(SmallCorpusFixture corpus, ITestOutputH
     }
 
     [Fact]
+    public async Task Api_beyond_loopback_needs_a_token_for_everything_but_the_probes()
+    {
+        // no token: refused at start, nothing listens
+        var refusedPort = FreePort();
+        var refused = Start("coordinator-no-token", null, "node", "--role", "coordinator", "--port", FreePort().ToString(),
+            "--api", $"http://0.0.0.0:{refusedPort}");
+        Assert.True(await refused.WaitForExitAsync(TimeSpan.FromSeconds(60)) == 2, refused.Output);
+        Assert.Contains($"the HTTP API would listen on http://0.0.0.0:{refusedPort}, beyond loopback, with no token", refused.Output);
+        Assert.False(Accepts("127.0.0.1", refusedPort), $"port {refusedPort} is open although the node refused to start");
+
+        // with a token: reads need it too (protect-reads on by default beyond loopback); probes and the page stay open
+        var api = FreePort();
+        var node = Start("coordinator", new Dictionary<string, string> { ["PIPELINE_API_TOKEN"] = Token },
+            "node", "--role", "coordinator", "--port", FreePort().ToString(), "--api", $"http://0.0.0.0:{api}");
+        await WaitForOutputAsync(node, "up with roles", TimeSpan.FromSeconds(60));
+        Assert.Contains("every request but /healthz, /readyz and the dashboard page needs the token", node.Output);
+        Assert.DoesNotContain(Token, node.Output);
+        var host = BeyondLoopback == "0.0.0.0" ? "127.0.0.1" : BeyondLoopback;
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{host}:{api}") };
+        foreach (var path in new[] { "/jobs", "/workers", "/metrics", "/jobs/current" })
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(path)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/jobs")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/metrics")).StatusCode);
+
+        // --insecure opens reads beyond loopback, loudly
+        var openApi = FreePort();
+        var open = Start("coordinator-insecure", null, "node", "--role", "coordinator", "--port", FreePort().ToString(),
+            "--insecure", "--api", $"http://0.0.0.0:{openApi}");
+        await WaitForOutputAsync(open, "up with roles", TimeSpan.FromSeconds(60));
+        Assert.Contains($"INSECURE: the HTTP API on http://0.0.0.0:{openApi}", open.Output);
+        using var anyone = new HttpClient { BaseAddress = new Uri($"http://{host}:{openApi}") };
+        Assert.Equal(HttpStatusCode.OK, (await anyone.GetAsync("/jobs")).StatusCode);
+    }
+
+    [Fact]
     public async Task Second_node_on_a_port_in_use_fails_at_start()
     {
         var port = FreePort();
