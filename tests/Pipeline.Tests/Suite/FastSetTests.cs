@@ -47,6 +47,13 @@ public sealed class FastSetTests
         Assert.Contains(TestScan.Slow, TestScan.Tests.First(t => t.Class == typeof(InProcessClusterTests)).Categories);
     }
 
+    [Fact]
+    public void Readme_gives_the_fast_set_command_with_this_category()
+    {
+        var readme = File.ReadAllText(RepositoryTree.PathOf("README.md"));
+        Assert.Contains($"dotnet test Pipeline.sln -c Release --filter \"Category!={TestScan.Slow}\"", readme);
+    }
+
     private static string? Starts(Type type, string method) =>
         Assert.Single(TestScan.Tests, t => t.Class == type && t.Method.Name == method).Starts;
 }
