@@ -10,6 +10,7 @@ namespace Pipeline.Tests.Architecture;
 /// Which namespace uses which, read from compiled assemblies (System.Reflection.Metadata): base types, interfaces,
 /// fields, signatures, attributes, locals and every type, method and field token in the method bodies.
 /// A nested or compiler-generated type (closure, async state machine) counts as its outermost declaring type.
+/// Not seen: constants, which the compiler copies into the user (a namespace used only for a const leaves no trace).
 /// </summary>
 public sealed class NamespaceGraph
 {
