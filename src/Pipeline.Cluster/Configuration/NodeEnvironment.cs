@@ -73,7 +73,7 @@ public static class NodeEnvironment
         new(ApiUrls, "pipeline.api.urls", SettingKind.Text, "coordinators: serve the HTTP API and dashboard here; setting it switches the API on (`--api` wins)"),
         new(ApiTokenFile, "pipeline.api.token-file", SettingKind.Text, "file holding the API token (a mounted secret); `pipeline submit` and `status` send it too") { Replaces = ["pipeline.api.token"] },
         new(ApiToken, "pipeline.api.token", SettingKind.Text, "the API token submit and cancel need; `pipeline submit` and `status` send it (`--token` wins)") { Replaces = ["pipeline.api.token-file"] },
-        new(ApiProtectReads, "pipeline.api.protect-reads", SettingKind.Switch, "reads (status, metrics, dashboard) need the token too"),
+        new(ApiProtectReads, "pipeline.api.protect-reads", SettingKind.Switch, "reads (status, metrics, dashboard) need the token too (default: on beyond loopback, off on loopback)"),
         new(ApiUrl, null, SettingKind.Text, "`pipeline submit` and `status`: the coordinator's API (`--api` wins)"),
         new(TlsCertificate, "pipeline.tls.certificate", SettingKind.Text, "the node's PKCS#12 certificate: switches mutual TLS on"),
         new(TlsPasswordFile, "pipeline.tls.password-file", SettingKind.Text, "file holding the certificate's password") { Replaces = ["pipeline.tls.password"] },
