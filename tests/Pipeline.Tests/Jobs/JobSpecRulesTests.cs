@@ -1,6 +1,7 @@
 using Pipeline.Cli.Commands;
 using Pipeline.Cluster.Api;
 using Pipeline.Jobs;
+using Pipeline.Processing;
 
 namespace Pipeline.Tests.Jobs;
 
