@@ -1,7 +1,5 @@
 using System.ComponentModel;
 using System.Text.RegularExpressions;
-using Pipeline.Cluster.Api;
-using Pipeline.Imaging;
 using Pipeline.Jobs;
 using Spectre.Console.Cli;
 
@@ -109,8 +107,6 @@ public partial class JobOptions : CommandSettings
         // placeholders: the folders are checked by the command that uses them
         var spec = ToSpec(Path.GetTempPath(), Path.GetTempPath());
         var problems = JobSpecRules.Problems(spec);
-        if (Decoder != "default" && !DecoderRegistry.Names.Contains(Decoder, StringComparer.OrdinalIgnoreCase))
-            problems.Add($"--decoder {Decoder} is not a decoder: use {string.Join(" or ", DecoderRegistry.Names)} (or leave it out for the fastest)");
         if (problems.Count > 0)
             throw new UserFacingException(string.Join("; ", problems.Select(p => SpecField().Replace(p, m => OptionOfField[m.Value]))));
     }

@@ -1,4 +1,5 @@
 using Pipeline.Corpus;
+using Pipeline.Imaging;
 
 namespace Pipeline.Jobs;
 
@@ -33,6 +34,8 @@ public static class JobSpecRules
         if (!Devices.Contains(spec.Device)) problems.Add($"unknown device '{spec.Device}': use cpu, cuda or auto");
         if (!Precisions.Contains(spec.Precision)) problems.Add($"unknown precision '{spec.Precision}': use fp32 or fp16");
         if (string.IsNullOrWhiteSpace(spec.Decoder)) problems.Add("decoder must not be empty (default, imagesharp or skia)");
+        else if (spec.Decoder != "default" && !DecoderRegistry.Names.Contains(spec.Decoder, StringComparer.OrdinalIgnoreCase))
+            problems.Add($"decoder {spec.Decoder} is not a decoder: use {string.Join(" or ", DecoderRegistry.Names)} (or leave it out for the fastest)");
         InRange("image_size", spec.ImageSize, 1, MaxImageSide, problems);
         InRange("resize_shorter", spec.ResizeShorter, 1, MaxImageSide, problems);
         if (spec.ResizeShorter > 0 && spec.ImageSize > 0 && spec.ResizeShorter < spec.ImageSize)

@@ -61,7 +61,6 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
     {
         JobSpecRules.ThrowIfInvalid(spec);
         if (!Directory.Exists(spec.Corpus)) throw new InvalidDataException($"corpus folder {spec.Corpus} does not exist");
-        if (spec.Decoder != "default") DecoderRegistry.Create(spec.Decoder);
         ImageOptions(spec).Validate();
         var model = ResolveModelPath(spec);
         if (model is not null)

@@ -7,26 +7,28 @@ namespace Pipeline.Tests.Storage;
 /// <summary>The one way Pipeline writes a file that must never be seen torn: temporary name, fsync, rename, fsync folder.</summary>
 public sealed class DurableFilesTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("pipeline-durable-").FullName;
+    private readonly TempFolder _temp = new();
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    private string Folder => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task Writes_replace_the_file_whole_and_leave_no_temporary()
     {
-        var path = Path.Combine(_folder, "result.json");
+        var path = Path.Combine(Folder, "result.json");
         DurableFiles.WriteAllText(path, "old");
         DurableFiles.Write(path, stream => stream.Write("new"u8));
         Assert.Equal("new", File.ReadAllText(path));
         await DurableFiles.WriteAllTextAsync(path, "newer", CancellationToken.None);
         Assert.Equal("newer", File.ReadAllText(path));
-        Assert.Equal(["result.json"], Directory.GetFiles(_folder).Select(Path.GetFileName));
+        Assert.Equal(["result.json"], Directory.GetFiles(Folder).Select(Path.GetFileName));
     }
 
     [Fact]
     public async Task A_writer_that_fails_leaves_the_old_file_and_no_temporary()
     {
-        var path = Path.Combine(_folder, "manifest.json");
+        var path = Path.Combine(Folder, "manifest.json");
         DurableFiles.WriteAllText(path, "committed");
 
         Assert.Throws<InvalidOperationException>(() => DurableFiles.Write(path, stream =>
@@ -41,13 +43,13 @@ public sealed class DurableFilesTests : IDisposable
         }, CancellationToken.None));
 
         Assert.Equal("committed", File.ReadAllText(path));
-        Assert.Equal(["manifest.json"], Directory.GetFiles(_folder).Select(Path.GetFileName));
+        Assert.Equal(["manifest.json"], Directory.GetFiles(Folder).Select(Path.GetFileName));
     }
 
     [Fact]
     public void A_committed_file_is_not_replaced_unless_asked()
     {
-        var path = Path.Combine(_folder, "attempt-1.parquet");
+        var path = Path.Combine(Folder, "attempt-1.parquet");
         File.WriteAllText(path, "committed");
         var temporary = DurableFiles.TemporaryPathFor(path);
         File.WriteAllText(temporary, "late duplicate");
