@@ -16,14 +16,18 @@ public sealed class PipelineProcess : IDisposable
     public PipelineProcess(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? netns = null)
     {
         Name = name;
-        var info = new ProcessStartInfo(netns is null ? "dotnet" : "ip")
+        // env execs, as `ip netns exec` does, so the process id stays the node's own. It gives the node SIGINT's default
+        // disposition: a test run started in the background (`./test.sh &`, nohup, some CI runners) passes SIGINT on as
+        // ignored, and .NET, like a shell, then never delivers Ctrl-C to the program: the interrupt tests would see nothing
+        var info = new ProcessStartInfo(netns is null ? "env" : "ip")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         if (netns is not null)
-            foreach (var arg in new[] { "netns", "exec", netns, "dotnet" }) info.ArgumentList.Add(arg);
+            foreach (var arg in new[] { "netns", "exec", netns, "env" }) info.ArgumentList.Add(arg);
+        foreach (var arg in new[] { "--default-signal=INT", "dotnet" }) info.ArgumentList.Add(arg);
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.Environment["PIPELINE_CONFIG_DIR"] = Path.Combine(AppContext.BaseDirectory, "cluster-config");
