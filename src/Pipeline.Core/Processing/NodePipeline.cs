@@ -24,7 +24,10 @@ public sealed class NodePipeline : IAsyncDisposable
 {
     private readonly Channel<ReadImage> _decodeQueue;
     private readonly Channel<Finished> _writeQueue;
-    private readonly Channel<PartitionRun> _commitQueue = Channel.CreateUnbounded<PartitionRun>(new UnboundedChannelOptions { SingleReader = true });
+    // AllowSynchronousContinuations: a stage thread blocked on a queue is woken by the thread that fills or empties it,
+    // directly, not through a thread-pool hop (two per image otherwise, on cores that are busy decoding)
+    private readonly Channel<PartitionRun> _commitQueue = Channel.CreateUnbounded<PartitionRun>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly List<Thread> _threads = [];
     private readonly object _runGate = new(); // Monitor: readers wait here for partitions
     private readonly LinkedList<PartitionRun> _toRead = new();
@@ -49,8 +52,14 @@ public sealed class NodePipeline : IAsyncDisposable
         ReadThreads = readThreads > 0 ? readThreads : DecodeThreads >= 16 ? 4 : 2;
         _activeDecoders = DecodeThreads;
         // read-ahead: enough files for every decoder to find the next one waiting (a file is ~100 KB)
-        _decodeQueue = Channel.CreateBounded<ReadImage>(new BoundedChannelOptions(DecodeThreads * 8) { FullMode = BoundedChannelFullMode.Wait });
-        _writeQueue = Channel.CreateBounded<Finished>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _decodeQueue = Channel.CreateBounded<ReadImage>(new BoundedChannelOptions(DecodeThreads * 8)
+        {
+            FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true,
+        });
+        _writeQueue = Channel.CreateBounded<Finished>(new BoundedChannelOptions(1024)
+        {
+            SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true,
+        });
         _read = new StageMeter(StageFigures.Read, ReadThreads);
         _decode = new StageMeter(StageFigures.Decode, DecodeThreads);
         _write = new StageMeter(StageFigures.Write, 2);
@@ -76,11 +85,20 @@ public sealed class NodePipeline : IAsyncDisposable
     };
 
     /// <summary>
-    /// Decode threads when the model runs on the CPU: a quarter of the node's cores (at least one); the model's
-    /// intra-op threads get the rest. A CPU model embeds tens of images a second per core where a core decodes
-    /// hundreds, so the model is the stage that needs the cores.
+    /// Decode threads when the model runs on the CPU: a quarter of the node's cores (at least one). A CPU model embeds
+    /// tens of images a second per core where a core decodes hundreds, so decoding needs a few percent of the node's
+    /// CPU time and the model the rest: see <see cref="CpuModelIntraOpThreads"/>.
     /// </summary>
     public static int CpuModelDecoders(int cores) => cores <= 1 ? 1 : Math.Max(1, cores / 4);
+
+    /// <summary>
+    /// Intra-op threads of a model on the CPU: every core of the node. The decoders above block on the batcher's
+    /// bounded queue while the model is behind, so they take only the CPU time the model's images need (a decode costs
+    /// about a fifteenth of a ResNet-18 inference); the model's threads do not spin (EmbeddingSession), so the two share
+    /// the node's cores instead of adding busy threads to them. Giving the model only the cores the decoders leave
+    /// (cores − decoders) would hold it to one core of two on a two-core node while the decoder's core sat mostly idle.
+    /// </summary>
+    public static int CpuModelIntraOpThreads(int cores) => Math.Max(1, cores);
 
     public int DecodeThreads { get; }
 
