@@ -85,20 +85,18 @@ public sealed class NodePipeline : IAsyncDisposable
     };
 
     /// <summary>
-    /// Decode threads when the model runs on the CPU: a quarter of the node's cores (at least one). A CPU model embeds
-    /// tens of images a second per core where a core decodes hundreds, so decoding needs a few percent of the node's
-    /// CPU time and the model the rest: see <see cref="CpuModelIntraOpThreads"/>.
+    /// Decode threads when the model runs on the CPU: a quarter of the node's cores (at least one); the model's
+    /// intra-op threads get the rest (<see cref="CpuModelIntraOpThreads"/>). A CPU model embeds tens of images a second
+    /// per core where a core decodes hundreds, so the model is the stage that needs the cores.
     /// </summary>
     public static int CpuModelDecoders(int cores) => cores <= 1 ? 1 : Math.Max(1, cores / 4);
 
     /// <summary>
-    /// Intra-op threads of a model on the CPU: every core of the node. The decoders above block on the batcher's
-    /// bounded queue while the model is behind, so they take only the CPU time the model's images need (a decode costs
-    /// about a fifteenth of a ResNet-18 inference); the model's threads do not spin (EmbeddingSession), so the two share
-    /// the node's cores instead of adding busy threads to them. Giving the model only the cores the decoders leave
-    /// (cores − decoders) would hold it to one core of two on a two-core node while the decoder's core sat mostly idle.
+    /// Intra-op threads of a model on the CPU: the node's cores less its decoders, so the two are counted in one budget.
+    /// Measured on two cores (bench/RESULTS.md): giving the model both cores instead, on top of the decoder, made
+    /// `pipeline run` slower (27 against 31 images/s end to end), one intra-op thread embedding faster than two.
     /// </summary>
-    public static int CpuModelIntraOpThreads(int cores) => Math.Max(1, cores);
+    public static int CpuModelIntraOpThreads(int cores) => Math.Max(1, cores - CpuModelDecoders(cores));
 
     public int DecodeThreads { get; }
 
