@@ -25,7 +25,7 @@ public sealed class NodePipeline : IAsyncDisposable
     private readonly Channel<ReadImage> _decodeQueue;
     private readonly Channel<Finished> _writeQueue;
     // AllowSynchronousContinuations: a stage thread blocked on a queue is woken by the thread that fills or empties it,
-    // directly, not through a thread-pool hop (two per image otherwise, on cores that are busy decoding)
+    // directly, not through a thread-pool hop (up to two per image otherwise, on cores that are busy decoding)
     private readonly Channel<PartitionRun> _commitQueue = Channel.CreateUnbounded<PartitionRun>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly List<Thread> _threads = [];
