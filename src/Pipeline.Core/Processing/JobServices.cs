@@ -222,7 +222,7 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
                 Device = spec.Device switch { "cuda" => EmbeddingDevice.Cuda, "auto" => EmbeddingDevice.Auto, _ => EmbeddingDevice.Cpu },
                 FallbackToCpu = spec.FallbackCpu,
                 Precision = spec.Precision == "fp16" ? EmbeddingPrecision.Fp16 : EmbeddingPrecision.Fp32,
-                IntraOpThreads = Math.Max(1, _threads - NodePipeline.CpuModelDecoders(_threads)),
+                IntraOpThreads = NodePipeline.CpuModelIntraOpThreads(_threads),
             });
             var batch = spec.BatchSize > 0 ? spec.BatchSize
                 : session.Device == EmbeddingDevice.Cuda

@@ -25,7 +25,10 @@ public sealed class NodePipeline : IAsyncDisposable
 {
     private readonly Channel<ReadImage> _decodeQueue;
     private readonly Channel<Finished> _writeQueue;
-    private readonly Channel<PartitionRun> _commitQueue = Channel.CreateUnbounded<PartitionRun>(new UnboundedChannelOptions { SingleReader = true });
+    // AllowSynchronousContinuations: a stage thread blocked on a queue is woken by the thread that fills or empties it,
+    // directly, not through a thread-pool hop (up to two per image otherwise, on cores that are busy decoding)
+    private readonly Channel<PartitionRun> _commitQueue = Channel.CreateUnbounded<PartitionRun>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly List<Thread> _threads = [];
     private readonly object _runGate = new(); // Monitor: readers wait here for partitions
     private readonly LinkedList<PartitionRun> _toRead = new();
@@ -50,8 +53,14 @@ public sealed class NodePipeline : IAsyncDisposable
         ReadThreads = readThreads > 0 ? readThreads : DecodeThreads >= 16 ? 4 : 2;
         _activeDecoders = DecodeThreads;
         // read-ahead: enough files for every decoder to find the next one waiting (a file is ~100 KB)
-        _decodeQueue = Channel.CreateBounded<ReadImage>(new BoundedChannelOptions(DecodeThreads * 8) { FullMode = BoundedChannelFullMode.Wait });
-        _writeQueue = Channel.CreateBounded<Finished>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _decodeQueue = Channel.CreateBounded<ReadImage>(new BoundedChannelOptions(DecodeThreads * 8)
+        {
+            FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true,
+        });
+        _writeQueue = Channel.CreateBounded<Finished>(new BoundedChannelOptions(1024)
+        {
+            SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true,
+        });
         _read = new StageMeter(StageFigures.Read, ReadThreads);
         _decode = new StageMeter(StageFigures.Decode, DecodeThreads);
         _write = new StageMeter(StageFigures.Write, 2);
@@ -78,10 +87,17 @@ public sealed class NodePipeline : IAsyncDisposable
 
     /// <summary>
     /// Decode threads when the model runs on the CPU: a quarter of the node's cores (at least one); the model's
-    /// intra-op threads get the rest. A CPU model embeds tens of images a second per core where a core decodes
-    /// hundreds, so the model is the stage that needs the cores.
+    /// intra-op threads get the rest (<see cref="CpuModelIntraOpThreads"/>). A CPU model embeds tens of images a second
+    /// per core where a core decodes hundreds, so the model is the stage that needs the cores.
     /// </summary>
     public static int CpuModelDecoders(int cores) => cores <= 1 ? 1 : Math.Max(1, cores / 4);
+
+    /// <summary>
+    /// Intra-op threads of a model on the CPU: the node's cores less its decoders, so the two are counted in one budget.
+    /// Measured on two cores (bench/RESULTS.md): giving the model both cores instead, on top of the decoder, made
+    /// `pipeline run` slower (27 against 31 images/s end to end), one intra-op thread embedding faster than two.
+    /// </summary>
+    public static int CpuModelIntraOpThreads(int cores) => Math.Max(1, cores - CpuModelDecoders(cores));
 
     public int DecodeThreads { get; }
 
