@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU measurement of issue "GPU workers at full speed", run on the lent H100 machine from a self-contained
-# publish of the pipeline CLI (../shared/gpu/README.md: staged with stage-cuda.sh). Most important figures first:
+# publish of the pipeline CLI (staged with the CUDA libraries beside it). Most important figures first:
 # the device time may run out before the end.
 set -uo pipefail
 P=/tmp/gpu/app/pipeline

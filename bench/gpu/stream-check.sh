@@ -2,7 +2,7 @@
 # Issue "one streaming pipeline per node", GPU part: at least 200,000 generated 800 px JPEGs through
 # `pipeline run --device cuda --precision fp16` on the 16-core node, planning and merge included, with the stage
 # figures; goal >= 5,600 images/s. Runs on the lent GPU machine from a self-contained publish staged with
-# ../shared/gpu/stage-cuda.sh (src/Pipeline.Cli/Pipeline.Cli.csproj); with the last piece:
+# the CUDA staging step (src/Pipeline.Cli/Pipeline.Cli.csproj); with the last piece:
 #   source .gpu_pN/unpack.sh && bash bench/gpu/stream-check.sh > $OUT/log 2>&1; tail -60 $OUT/log
 # Most important figures first: the device time may run out before the end. Not run yet (no device lent when it
 # was written): its figures go to bench/RESULTS.md when a session has the device.
