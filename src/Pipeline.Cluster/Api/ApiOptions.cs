@@ -38,7 +38,7 @@ public sealed record ApiOptions
     private static string[] SplitUrls(string urls) =>
         urls.Split([';', ',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>A URL whose host is a loopback address or name; wildcards (0.0.0.0, [::], *, +) and names are not.</summary>
+    /// <summary>A URL whose host is a loopback address or localhost; wildcards (0.0.0.0, [::], *, +) and other names are not.</summary>
     public static bool IsLoopbackUrl(string url)
     {
         // Kestrel also takes "http://*:8080" and "http://+:8080", which Uri does not parse: beyond loopback

@@ -34,7 +34,7 @@ public sealed class ApiServer : IAsyncDisposable
         get
         {
             var first = new UriBuilder(Addresses[0]);
-            if (first.Host is "0.0.0.0" or "[::]" or "::" or "+" or "*") first.Host = "127.0.0.1";
+            if (NodeEndpoints.IsWildcard(first.Host)) first.Host = NodeEndpoints.Loopback;
             return first.Uri;
         }
     }
