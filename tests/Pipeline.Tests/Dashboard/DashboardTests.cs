@@ -182,7 +182,9 @@ public sealed class DashboardTests
     [ChromiumFact]
     public async Task The_cancel_button_asks_for_the_token_and_cancels_the_running_job()
     {
-        await using var node = await ApiTestNode.StartAsync(new PacedJobServices(10, 100, TimeSpan.FromMilliseconds(50)));
+        // long enough (each partition 2,000 x 50 ms) that it cannot end on a many-core machine before the browser clicks;
+        // cancelling stops the paced work at once
+        await using var node = await ApiTestNode.StartAsync(new PacedJobServices(4, 2000, TimeSpan.FromMilliseconds(50)));
         await node.WaitReadyAsync();
         var id = await node.SubmitAsync();
         await node.WaitForAsync(j => j.ImagesDone > 0, TimeSpan.FromSeconds(20), "the job starting");
