@@ -20,7 +20,9 @@ IMAGES=${1:-3000}
 ROUNDS=${2:-2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${BENCH_WORK:-/tmp/pipeline-cpu-compare}
-PIPELINE="$ROOT/src/Pipeline.Cli/bin/Release/net10.0/pipeline"
+# PIPELINE_BIN: another build of `pipeline` to time, e.g. the ReadyToRun publish the images ship
+# (dotnet publish src/Pipeline.Cli -c Release -r linux-x64 --self-contained -o /tmp/pipeline-r2r)
+PIPELINE=${PIPELINE_BIN:-"$ROOT/src/Pipeline.Cli/bin/Release/net10.0/pipeline"}
 BENCH_DLL="$ROOT/bench/Pipeline.Bench/bin/Release/net10.0/Pipeline.Bench.dll"
 CORES=$(nproc)
 CORPUS="$WORK/corpus-$IMAGES"

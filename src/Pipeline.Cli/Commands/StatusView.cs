@@ -9,6 +9,7 @@ public sealed class StatusView
 {
     private readonly bool _interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
     private DateTimeOffset _lastLogged = DateTimeOffset.MinValue;
+    private DateTimeOffset _lastPainted = DateTimeOffset.MinValue;
     private int _lastWidth;
 
     public static string Line(JobStatus s)
@@ -30,18 +31,21 @@ public sealed class StatusView
 
     public void Update(JobStatus status)
     {
-        var line = Line(status);
+        var now = DateTimeOffset.UtcNow;
         if (_interactive)
         {
+            // the status is polled often so that the end of a job is seen at once; a terminal is repainted 4 times a second
+            if (now - _lastPainted < TimeSpan.FromMilliseconds(250) && !status.IsFinished) return;
+            _lastPainted = now;
+            var line = Line(status);
             var padded = line.PadRight(_lastWidth);
             _lastWidth = line.Length;
             Console.Write("\r" + padded);
             return;
         }
-        var now = DateTimeOffset.UtcNow;
         if (now - _lastLogged < TimeSpan.FromSeconds(5) && !status.IsFinished) return;
         _lastLogged = now;
-        Console.WriteLine(line);
+        Console.WriteLine(Line(status));
     }
 
     public void Finish()

@@ -36,6 +36,9 @@ public sealed record NodeOptions
     public string[] ConfigFiles { get; init; } = [];
     /// <summary>Single-machine defaults (local.conf: loopback, random port).</summary>
     public bool Local { get; init; }
+    /// <summary>HOCON layered over cluster-config/ but under the --config files and the environment (`pipeline run`:
+    /// the timings of a cluster that lives in one process and ends with its job).</summary>
+    public string? DefaultsHocon { get; init; }
     /// <summary>Raw HOCON layered last (tests: serialize-messages, short timeouts).</summary>
     public string? ExtraHocon { get; init; }
     public string? WorkerName { get; init; }
@@ -80,6 +83,8 @@ public static class PipelineNode
             if (!File.Exists(path)) throw new FileNotFoundException($"cluster configuration {path} is missing (set PIPELINE_CONFIG_DIR)", path);
             config = ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(config);
         }
+        if (!string.IsNullOrWhiteSpace(options.DefaultsHocon))
+            config = ConfigurationFactory.ParseString(options.DefaultsHocon).WithFallback(config);
         foreach (var path in options.ConfigFiles)
         {
             if (!File.Exists(path)) throw new FileNotFoundException($"configuration file {path} does not exist", path);
