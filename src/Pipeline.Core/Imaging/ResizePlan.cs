@@ -26,6 +26,17 @@ internal readonly record struct ResizePlan(
     /// <summary>The shorter side a reduced-scale decode must keep so neither output is upsampled from less.</summary>
     public int NeededShorterSide => Math.Max(Math.Min(ResizedWidth, ResizedHeight), HasStoredCopy ? Math.Min(StoredWidth, StoredHeight) : 0);
 
+    /// <summary>
+    /// What the stage reports for an image prepared by this plan: the true upright size, whether it differs from the
+    /// annotation's, and the size boxes are scaled into (the stored copy's when one was made, else the resize's).
+    /// </summary>
+    public PreparedImage Result(int expectedWidth, int expectedHeight, byte[]? storedJpeg)
+    {
+        var (resizedWidth, resizedHeight) = HasStoredCopy ? (StoredWidth, StoredHeight) : (ResizedWidth, ResizedHeight);
+        return new PreparedImage(Width, Height, ImageFileCheck.IsSizeMismatch(expectedWidth, expectedHeight, Width, Height),
+            resizedWidth, resizedHeight, storedJpeg, Orientation);
+    }
+
     public static ResizePlan For(int rawWidth, int rawHeight, int orientation, ImageStageOptions options)
     {
         bool swap = ExifOrientation.SwapsAxes(orientation);

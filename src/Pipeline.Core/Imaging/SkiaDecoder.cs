@@ -52,12 +52,7 @@ public sealed unsafe class SkiaDecoder : IImageDecoder
                     WriteCrop(image, plan, cropRgb);
                     byte[]? stored = plan.HasStoredCopy ? EncodeStoredCopy(image, plan, options.StoreQuality) : null;
 
-                    var (resizedWidth, resizedHeight) = plan.HasStoredCopy
-                        ? (plan.StoredWidth, plan.StoredHeight)
-                        : (plan.ResizedWidth, plan.ResizedHeight);
-                    return new PreparedImage(plan.Width, plan.Height,
-                        ImageFileCheck.IsSizeMismatch(expectedWidth, expectedHeight, plan.Width, plan.Height),
-                        resizedWidth, resizedHeight, stored, plan.Orientation);
+                    return plan.Result(expectedWidth, expectedHeight, stored);
                 }
             }
             finally

@@ -26,22 +26,14 @@ internal sealed class ErrorRowSchema
 }
 
 /// <summary>Streams quarantine rows (<see cref="ErrorRow"/>) into one Parquet file, a row group at a time.</summary>
-public sealed class ErrorRowWriter : IAsyncDisposable
+public sealed class ErrorRowWriter : RowGroupWriter<ErrorRow>
 {
-    private readonly Stream _output;
-    private readonly bool _leaveOpen;
-    private readonly ParquetWriter _writer;
     private readonly ErrorRowSchema _schema;
     private readonly int _rowGroupRows;
-    private readonly List<ErrorRow> _pending = [];
-    private bool _completed;
-    private bool _disposed;
 
     private ErrorRowWriter(Stream output, bool leaveOpen, ParquetWriter writer, ErrorRowSchema schema, int rowGroupRows)
+        : base(output, leaveOpen, writer)
     {
-        _output = output;
-        _leaveOpen = leaveOpen;
-        _writer = writer;
         _schema = schema;
         _rowGroupRows = rowGroupRows;
     }
@@ -58,45 +50,19 @@ public sealed class ErrorRowWriter : IAsyncDisposable
         return new ErrorRowWriter(output, leaveOpen, writer, schema, options.RowGroupMaxRows);
     }
 
-    public long RowCount { get; private set; }
-
-    public ValueTask WriteAsync(ErrorRow row, CancellationToken cancellationToken = default)
+    private protected override void Accept(ErrorRow row)
     {
-        ObjectDisposedException.ThrowIf(_disposed || _completed, this);
         ArgumentNullException.ThrowIfNull(row);
         if (row.FileName is null || row.Stage is null || row.Error is null || row.Message is null || row.Worker is null)
             throw new ArgumentException($"quarantine row of image {row.ImageId}: no field may be null", nameof(row));
-        _pending.Add(row);
-        RowCount++;
-        return _pending.Count >= _rowGroupRows ? new ValueTask(FlushRowGroupAsync(cancellationToken)) : ValueTask.CompletedTask;
     }
 
-    public async Task CompleteAsync(IReadOnlyDictionary<string, string>? metadata = null,
-        CancellationToken cancellationToken = default)
-    {
-        ObjectDisposedException.ThrowIf(_disposed || _completed, this);
-        await FlushRowGroupAsync(cancellationToken).ConfigureAwait(false);
-        if (metadata is not null)
-            _writer.CustomMetadata = metadata;
-        await _writer.DisposeAsync().ConfigureAwait(false);
-        _completed = true;
-        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
-    }
+    private protected override bool IsRowGroupFull(int rows) => rows >= _rowGroupRows;
 
-    public async ValueTask DisposeAsync()
+    private protected override async Task WriteColumnsAsync(ParquetRowGroupWriter group, List<ErrorRow> rows,
+        CancellationToken cancellationToken)
     {
-        if (_disposed)
-            return;
-        _disposed = true;
-        if (!_leaveOpen)
-            await _output.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private async Task FlushRowGroupAsync(CancellationToken cancellationToken)
-    {
-        int n = _pending.Count;
-        if (n == 0)
-            return;
+        int n = rows.Count;
         var imageIds = new long[n];
         var fileNames = new string[n];
         var stages = new string[n];
@@ -106,7 +72,7 @@ public sealed class ErrorRowWriter : IAsyncDisposable
         var attempts = new int[n];
         for (int i = 0; i < n; i++)
         {
-            ErrorRow row = _pending[i];
+            ErrorRow row = rows[i];
             imageIds[i] = row.ImageId;
             fileNames[i] = row.FileName;
             stages[i] = row.Stage;
@@ -115,18 +81,13 @@ public sealed class ErrorRowWriter : IAsyncDisposable
             workers[i] = row.Worker;
             attempts[i] = row.Attempt;
         }
-        using (ParquetRowGroupWriter group = _writer.CreateRowGroup())
-        {
-            await group.WriteAsync(_schema.ImageId, (ReadOnlyMemory<long>)imageIds, cancellationToken: cancellationToken).ConfigureAwait(false);
-            await group.WriteAsync(_schema.FileName, fileNames).ConfigureAwait(false);
-            await group.WriteAsync(_schema.Stage, stages).ConfigureAwait(false);
-            await group.WriteAsync(_schema.Error, errors).ConfigureAwait(false);
-            await group.WriteAsync(_schema.Message, messages).ConfigureAwait(false);
-            await group.WriteAsync(_schema.Worker, workers).ConfigureAwait(false);
-            await group.WriteAsync(_schema.Attempt, (ReadOnlyMemory<int>)attempts, cancellationToken: cancellationToken).ConfigureAwait(false);
-            group.CompleteValidate();
-        }
-        _pending.Clear();
+        await group.WriteAsync(_schema.ImageId, (ReadOnlyMemory<long>)imageIds, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await group.WriteAsync(_schema.FileName, fileNames).ConfigureAwait(false);
+        await group.WriteAsync(_schema.Stage, stages).ConfigureAwait(false);
+        await group.WriteAsync(_schema.Error, errors).ConfigureAwait(false);
+        await group.WriteAsync(_schema.Message, messages).ConfigureAwait(false);
+        await group.WriteAsync(_schema.Worker, workers).ConfigureAwait(false);
+        await group.WriteAsync(_schema.Attempt, (ReadOnlyMemory<int>)attempts, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }
 

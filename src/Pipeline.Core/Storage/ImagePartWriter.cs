@@ -7,26 +7,19 @@ namespace Pipeline.Storage;
 /// Streams <see cref="ImageRow"/>s into one Parquet file: rows are buffered only until a row group is full
 /// (<see cref="ParquetLayoutOptions.RowGroupTargetBytes"/> or <see cref="ParquetLayoutOptions.RowGroupMaxRows"/>), then
 /// encoded and written, so memory stays at about one row group whatever the file size.
-/// Call <see cref="CompleteAsync"/> to write the footer; a writer disposed without it leaves no valid Parquet file.
+/// Call <see cref="RowGroupWriter{TRow}.CompleteAsync"/> to write the footer; a writer disposed without it leaves no
+/// valid Parquet file.
 /// </summary>
-public sealed class ImagePartWriter : IAsyncDisposable
+public sealed class ImagePartWriter : RowGroupWriter<ImageRow>
 {
-    private readonly Stream _output;
-    private readonly bool _leaveOpen;
-    private readonly ParquetWriter _writer;
     private readonly ImageRowSchema _schema;
     private readonly ParquetLayoutOptions _options;
-    private readonly List<ImageRow> _pending = [];
     private readonly ImageColumnBuffers _columns = new();
     private long _pendingBytes;
-    private bool _completed;
-    private bool _disposed;
 
     private ImagePartWriter(Stream output, bool leaveOpen, ParquetWriter writer, ImageRowSchema schema, ParquetLayoutOptions options)
+        : base(output, leaveOpen, writer)
     {
-        _output = output;
-        _leaveOpen = leaveOpen;
-        _writer = writer;
         _schema = schema;
         _options = options;
     }
@@ -46,48 +39,17 @@ public sealed class ImagePartWriter : IAsyncDisposable
 
     public ImageFileLayout Layout => _schema.Layout;
 
-    /// <summary>Rows accepted so far (written or buffered).</summary>
-    public long RowCount { get; private set; }
-
-    public int RowGroupCount { get; private set; }
-
     /// <summary>Bytes already in the file plus the (uncompressed) estimate of the buffered row group.</summary>
-    public long EstimatedFileBytes => _output.Position + _pendingBytes;
+    public long EstimatedFileBytes => Output.Position + _pendingBytes;
 
-    public ValueTask WriteAsync(ImageRow row, CancellationToken cancellationToken = default)
+    private protected override void Accept(ImageRow row)
     {
-        ObjectDisposedException.ThrowIf(_disposed || _completed, this);
         ValidateRow(row, _schema.Layout);
-        _pending.Add(row);
         _pendingBytes += EstimateBytes(row);
-        RowCount++;
-        if (_pendingBytes >= _options.RowGroupTargetBytes || _pending.Count >= _options.RowGroupMaxRows)
-            return new ValueTask(FlushRowGroupAsync(cancellationToken));
-        return ValueTask.CompletedTask;
     }
 
-    /// <summary>Writes the last row group and the footer (with optional key-value metadata) and flushes the stream.</summary>
-    public async Task CompleteAsync(IReadOnlyDictionary<string, string>? metadata = null,
-        CancellationToken cancellationToken = default)
-    {
-        ObjectDisposedException.ThrowIf(_disposed || _completed, this);
-        await FlushRowGroupAsync(cancellationToken).ConfigureAwait(false);
-        if (metadata is not null)
-            _writer.CustomMetadata = metadata;
-        await _writer.DisposeAsync().ConfigureAwait(false);
-        _completed = true;
-        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_disposed)
-            return;
-        _disposed = true;
-        // An incomplete writer is not disposed: that would write a footer and make a partial file look valid.
-        if (!_leaveOpen)
-            await _output.DisposeAsync().ConfigureAwait(false);
-    }
+    private protected override bool IsRowGroupFull(int rows) =>
+        _pendingBytes >= _options.RowGroupTargetBytes || rows >= _options.RowGroupMaxRows;
 
     /// <summary>Uncompressed size guess used to cut row groups and files; exactness does not matter.</summary>
     internal static long EstimateBytes(ImageRow row) =>
@@ -104,48 +66,45 @@ public sealed class ImagePartWriter : IAsyncDisposable
             throw new ArgumentException($"image {row.ImageId}: split and supercategory must not be null in a part", nameof(row));
     }
 
-    private async Task FlushRowGroupAsync(CancellationToken cancellationToken)
+    private protected override async Task WriteColumnsAsync(ParquetRowGroupWriter group, List<ImageRow> pending,
+        CancellationToken cancellationToken)
     {
-        int rows = _pending.Count;
-        if (rows == 0)
-            return;
+        int rows = pending.Count;
         ImageColumnBuffers c = _columns;
-        c.Fill(_pending);
+        c.Fill(pending);
         ImageRowSchema s = _schema;
-        using (ParquetRowGroupWriter group = _writer.CreateRowGroup())
+        await group.WriteAsync(s.ImageId, (ReadOnlyMemory<long>)c.ImageIds.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await group.WriteAsync(s.FileName, new ArraySegment<string>(c.FileNames, 0, rows)).ConfigureAwait(false);
+        await group.WriteAsync(s.CategoryId, (ReadOnlyMemory<int>)c.CategoryIds.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await group.WriteAsync(s.Species, new ArraySegment<string>(c.Species, 0, rows)).ConfigureAwait(false);
+        if (s.Layout == ImageFileLayout.Part)
         {
-            await group.WriteAsync(s.ImageId, (ReadOnlyMemory<long>)c.ImageIds.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
-            await group.WriteAsync(s.FileName, new ArraySegment<string>(c.FileNames, 0, rows)).ConfigureAwait(false);
-            await group.WriteAsync(s.CategoryId, (ReadOnlyMemory<int>)c.CategoryIds.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
-            await group.WriteAsync(s.Species, new ArraySegment<string>(c.Species, 0, rows)).ConfigureAwait(false);
-            if (s.Layout == ImageFileLayout.Part)
-            {
-                await group.WriteAsync(s.Split, new ArraySegment<string>(c.Splits, 0, rows)).ConfigureAwait(false);
-                await group.WriteAsync(s.Supercategory, new ArraySegment<string>(c.Supercategories, 0, rows)).ConfigureAwait(false);
-            }
-            await group.WriteAsync(s.Width, (ReadOnlyMemory<int>)c.Widths.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
-            await group.WriteAsync(s.Height, (ReadOnlyMemory<int>)c.Heights.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
-            await group.WriteAsync(s.ResizedWidth, (ReadOnlyMemory<int>)c.ResizedWidths.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
-            await group.WriteAsync(s.ResizedHeight, (ReadOnlyMemory<int>)c.ResizedHeights.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
-            await group.WriteAsync(s.Image, new ArraySegment<byte[]?>(c.Images, 0, rows)).ConfigureAwait(false);
-
-            ReadOnlyMemory<int> boxDefinitions = c.BoxDefinitionLevels.AsMemory(0, c.BoxLevelCount);
-            ReadOnlyMemory<int> boxRepetitions = c.BoxRepetitionLevels.AsMemory(0, c.BoxLevelCount);
-            await group.WriteAllPartsAsync<float>(s.BoxX, c.BoxX.AsMemory(0, c.BoxCount), boxDefinitions, boxRepetitions, cancellationToken).ConfigureAwait(false);
-            await group.WriteAllPartsAsync<float>(s.BoxY, c.BoxY.AsMemory(0, c.BoxCount), boxDefinitions, boxRepetitions, cancellationToken).ConfigureAwait(false);
-            await group.WriteAllPartsAsync<float>(s.BoxW, c.BoxW.AsMemory(0, c.BoxCount), boxDefinitions, boxRepetitions, cancellationToken).ConfigureAwait(false);
-            await group.WriteAllPartsAsync<float>(s.BoxH, c.BoxH.AsMemory(0, c.BoxCount), boxDefinitions, boxRepetitions, cancellationToken).ConfigureAwait(false);
-            await group.WriteAllPartsAsync<float>(s.BoxRelativeSize, c.BoxRelativeSizes.AsMemory(0, c.BoxCount), boxDefinitions, boxRepetitions, cancellationToken).ConfigureAwait(false);
-
-            await group.WriteAllPartsAsync<float>(s.Embedding, c.EmbeddingValues.AsMemory(0, c.EmbeddingValueCount),
-                c.EmbeddingDefinitionLevels.AsMemory(0, c.EmbeddingLevelCount),
-                c.EmbeddingRepetitionLevels.AsMemory(0, c.EmbeddingLevelCount), cancellationToken).ConfigureAwait(false);
-            group.CompleteValidate();
+            await group.WriteAsync(s.Split, new ArraySegment<string>(c.Splits, 0, rows)).ConfigureAwait(false);
+            await group.WriteAsync(s.Supercategory, new ArraySegment<string>(c.Supercategories, 0, rows)).ConfigureAwait(false);
         }
-        c.ReleaseReferences(rows);
-        _pending.Clear();
+        await group.WriteAsync(s.Width, (ReadOnlyMemory<int>)c.Widths.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await group.WriteAsync(s.Height, (ReadOnlyMemory<int>)c.Heights.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await group.WriteAsync(s.ResizedWidth, (ReadOnlyMemory<int>)c.ResizedWidths.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await group.WriteAsync(s.ResizedHeight, (ReadOnlyMemory<int>)c.ResizedHeights.AsMemory(0, rows), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await group.WriteAsync(s.Image, new ArraySegment<byte[]?>(c.Images, 0, rows)).ConfigureAwait(false);
+
+        ReadOnlyMemory<int> boxDefinitions = c.BoxDefinitionLevels.AsMemory(0, c.BoxLevelCount);
+        ReadOnlyMemory<int> boxRepetitions = c.BoxRepetitionLevels.AsMemory(0, c.BoxLevelCount);
+        await group.WriteAllPartsAsync<float>(s.BoxX, c.BoxX.AsMemory(0, c.BoxCount), boxDefinitions, boxRepetitions, cancellationToken).ConfigureAwait(false);
+        await group.WriteAllPartsAsync<float>(s.BoxY, c.BoxY.AsMemory(0, c.BoxCount), boxDefinitions, boxRepetitions, cancellationToken).ConfigureAwait(false);
+        await group.WriteAllPartsAsync<float>(s.BoxW, c.BoxW.AsMemory(0, c.BoxCount), boxDefinitions, boxRepetitions, cancellationToken).ConfigureAwait(false);
+        await group.WriteAllPartsAsync<float>(s.BoxH, c.BoxH.AsMemory(0, c.BoxCount), boxDefinitions, boxRepetitions, cancellationToken).ConfigureAwait(false);
+        await group.WriteAllPartsAsync<float>(s.BoxRelativeSize, c.BoxRelativeSizes.AsMemory(0, c.BoxCount), boxDefinitions, boxRepetitions, cancellationToken).ConfigureAwait(false);
+
+        await group.WriteAllPartsAsync<float>(s.Embedding, c.EmbeddingValues.AsMemory(0, c.EmbeddingValueCount),
+            c.EmbeddingDefinitionLevels.AsMemory(0, c.EmbeddingLevelCount),
+            c.EmbeddingRepetitionLevels.AsMemory(0, c.EmbeddingLevelCount), cancellationToken).ConfigureAwait(false);
+    }
+
+    private protected override void OnRowGroupWritten(int rows)
+    {
+        _columns.ReleaseReferences(rows);
         _pendingBytes = 0;
-        RowGroupCount++;
     }
 
     /// <summary>Column arrays of one row group, grown as needed and reused for the next (no per-row-group garbage).</summary>

