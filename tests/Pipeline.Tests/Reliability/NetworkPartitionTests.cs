@@ -72,6 +72,18 @@ public sealed class NetworkPartitionTests : IDisposable
     /// keep-majority counts on the coordinator's side; a worker can already work while WeaklyUp, so commits alone do not
     /// show it. (The workers learn the moves by gossip; should one decide on an older view, the tests restart it.)
     /// </summary>
+    /// <summary>
+    /// The resolver decides on what the failure detector has marked so far, and the nodes across a cut are marked one by
+    /// one, seconds apart on a loaded machine. With the 3 s stable-after of the other fault tests, one run in four here
+    /// decided with one worker of three unreachable ("1 of 4: keep the majority"), then the next, then won the last
+    /// one's tie by the lower address: the lone coordinator downed all three workers. A stable-after above the spread
+    /// of failure detection (the default is 15 s, with a 6 s heartbeat pause) waits until the whole far side is marked.
+    /// </summary>
+    private const string PartitionHocon = """
+        pipeline.coordinator.lease = 120s
+        akka.cluster.split-brain-resolver.stable-after = 10s
+        """;
+
     /// <summary>The membership and split-brain resolver lines of a node's log, for a failure message.</summary>
     private static string Membership(PipelineProcess node) => string.Join('\n', node.Output.Split('\n')
         .Where(l => l.Contains("SBR", StringComparison.Ordinal) || l.Contains("nreachable", StringComparison.Ordinal)
@@ -90,7 +102,7 @@ public sealed class NetworkPartitionTests : IDisposable
     {
         CreateNetwork();
         var spec = new JobSpec { Corpus = _corpus.Root, Output = Path.Combine(_work, "out"), Model = "resnet18", PartitionSize = 12, BatchSize = 8 };
-        using var cluster = new FaultCluster(_work, spec, "pipeline.coordinator.lease = 120s");
+        using var cluster = new FaultCluster(_work, spec, PartitionHocon);
         string[] seeds = [$"akka.tcp://pipeline@{_majorityAddress}:25520"];
         var coordinator = cluster.Coordinator(25520, seeds, _majorityAddress, netns: _majority);
         await cluster.WaitForOutputAsync(coordinator, "up with roles", TimeSpan.FromSeconds(60));
@@ -138,7 +150,7 @@ public sealed class NetworkPartitionTests : IDisposable
     {
         CreateNetwork();
         var spec = new JobSpec { Corpus = _corpus.Root, Output = Path.Combine(_work, "out"), Model = "resnet18", PartitionSize = 12, BatchSize = 8 };
-        using var cluster = new FaultCluster(_work, spec, "pipeline.coordinator.lease = 120s");
+        using var cluster = new FaultCluster(_work, spec, PartitionHocon);
         string[] seeds = [$"akka.tcp://pipeline@{_majorityAddress}:25520", .. new[] { 25521, 25522, 25523 }.Select(p => $"akka.tcp://pipeline@{_minorityAddress}:{p}")];
         // here the coordinator is alone on its side of the link: the workers are the majority
         var coordinator = cluster.Coordinator(25520, seeds, _majorityAddress, netns: _majority);
