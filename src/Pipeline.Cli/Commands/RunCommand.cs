@@ -161,7 +161,10 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
                 await Task.WhenAny(stopping, Task.Delay(StopSignals.OrderlyStop));
                 foreach (var s in services) s.ReleaseOutputs();
                 stop.ReportOnce();
-                if (!stopping.IsCompleted) stop.ExitNow();
+                // End here rather than return: returning runs the native libraries' exit handlers while an embedding
+                // batch may still run on its own thread, and ONNX Runtime then logs a failed Conv node at the user.
+                // What is committed is durable and the folder is released; nothing else needs the process.
+                stop.ExitNow();
             }
         }
     }
