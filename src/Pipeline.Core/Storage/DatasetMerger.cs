@@ -92,6 +92,7 @@ public static class DatasetMerger
                 DateTimeOffset.UtcNow, new ManifestTotals(request.ExpectedInputImages, outputRows, quarantined),
                 files, ManifestParts(commits));
             await DurableFiles.WriteAllBytesAsync(Path.Combine(buildDir, ManifestFile), manifest.ToJsonUtf8(), cancellationToken).ConfigureAwait(false);
+            await Failpoints.HitAsync(Failpoints.MergeManifestWritten, cancellationToken).ConfigureAwait(false);
             FsyncFolders(buildDir);
             await DurableFiles.WriteAllBytesAsync(Path.Combine(buildDir, SuccessFile), ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
 

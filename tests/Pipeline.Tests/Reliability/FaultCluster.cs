@@ -31,14 +31,15 @@ public sealed class FaultCluster : IDisposable
     public JobPaths Paths => new(Spec.Output);
     public IReadOnlyList<PipelineProcess> Processes => _processes;
 
-    public PipelineProcess Coordinator(int port, IEnumerable<string> seeds, string? hostname = null, bool withWorker = false, string? netns = null)
+    public PipelineProcess Coordinator(int port, IEnumerable<string> seeds, string? hostname = null, bool withWorker = false, string? netns = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var args = new List<string> { "node", "--role", withWorker ? "coordinator,worker" : "coordinator", "--local", "--port", port.ToString(),
             "--job", JobFile, "--config", ConfigFile };
         if (withWorker) args.AddRange(["--threads", "1", "--name", "solo"]);
         if (hostname is not null) args.AddRange(["--hostname", hostname, "--insecure"]); // inside a network namespace of the test's own
         foreach (var seed in seeds) args.AddRange(["--seed", seed]);
-        return Track(new PipelineProcess("coordinator", args, netns: netns));
+        return Track(new PipelineProcess("coordinator", args, environment, netns));
     }
 
     public PipelineProcess Worker(string name, int port, IEnumerable<string> seeds, string? hostname = null, string? netns = null)

@@ -39,7 +39,12 @@ public sealed class MergeKillTests(FaultCorpusFixture corpus, ITestOutputHelper 
         var spec = new JobSpec { Corpus = corpus.Root, Output = Path.Combine(_work, "out"), Model = "none", PartitionSize = 4, StoreShorter = 128 };
         using var cluster = new FaultCluster(_work, spec);
         Directory.CreateDirectory(spec.Output);
-        var first = cluster.Coordinator(FreePort(), [], withWorker: true);
+        // the manifest is the merge's last step before _SUCCESS and the rename, which follow it within a millisecond on a
+        // fast disk: a failpoint holds the merge there (for longer than the test waits), so the kill lands on it every time
+        var pause = point == "manifest"
+            ? new Dictionary<string, string> { [Failpoints.Variable] = $"{Failpoints.MergeManifestWritten}=600000" }
+            : null;
+        var first = cluster.Coordinator(FreePort(), [], withWorker: true, environment: pause);
         var killedAt = await Task.Run(async () =>
         {
             while (!first.HasExited)
@@ -63,6 +68,7 @@ public sealed class MergeKillTests(FaultCorpusFixture corpus, ITestOutputHelper 
         });
         await first.WaitForExitAsync(TimeSpan.FromMinutes(3));
         Assert.True(killedAt is not null, "the job ended before its merge could be hit:\n" + first.Tail());
+        if (pause is not null) Assert.Contains($"failpoint {Failpoints.MergeManifestWritten}: pausing", first.Output);
 
         var paths = cluster.Paths;
         var builds = Directory.GetDirectories(spec.Output, "dataset.tmp-*");
