@@ -83,6 +83,7 @@ public static class NodeEnvironment
         new(Discovery, "pipeline.discovery.method", SettingKind.Text, "`kubernetes`: find the other pods through the Kubernetes API; `config`: seed nodes"),
         new(PodNamespace, "pipeline.discovery.pod-namespace", SettingKind.Text, "namespace to list pods in (default: the pod's own)"),
         new(RequiredContactPoints, "pipeline.discovery.required-contact-points", SettingKind.WholeNumber, "pods to see before joining"),
+        new(Failpoints.Variable, null, SettingKind.Text, "testing hook, off unless set: `merge.manifest-written=<ms>` holds a merge that long once its manifest is written, so a fault test can kill the node there"),
     ];
 
     /// <summary>The variable's value, trimmed; null when it is unset or blank (a blank variable counts as unset everywhere).</summary>

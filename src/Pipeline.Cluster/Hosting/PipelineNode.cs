@@ -108,6 +108,14 @@ public static class PipelineNode
     public static IHost Build(NodeOptions options, IJobServices services)
     {
         var config = LoadConfig(options);
+        try
+        {
+            Failpoints.Configure(NodeEnvironment.Read(Failpoints.Variable));
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigurationException(e.Message);
+        }
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);

@@ -120,13 +120,23 @@ public sealed partial class StrictCommandLineTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(_cwd));
     }
 
+    [Fact]
+    public async Task A_malformed_failpoint_stops_the_node_naming_the_variable()
+    {
+        var result = await Pipeline(["node", "--role", "coordinator,worker", "--local"],
+            new Dictionary<string, string> { [Failpoints.Variable] = "merge.manifest-writen=100" });
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{Failpoints.Variable}: 'merge.manifest-writen=100'", result.Error);
+        Assert.DoesNotContain("   at ", result.Error);
+    }
+
     [GeneratedRegex(@"^\s{4,}(?:-\w, )?(?<name>--[\w-]+)(?: <[^>]+>)?\s*(?<text>.*)$")]
     private static partial Regex OptionLine();
 
     private sealed record CliResult(int ExitCode, string Output, string Error);
 
     /// <summary>The real `pipeline` executable, run in an empty folder so that anything it writes shows.</summary>
-    private async Task<CliResult> Pipeline(string[] args)
+    private async Task<CliResult> Pipeline(string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -136,6 +146,7 @@ public sealed partial class StrictCommandLineTests : IDisposable
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.Environment["PIPELINE_CONFIG_DIR"] = Path.Combine(AppContext.BaseDirectory, "cluster-config");
         info.Environment["COLUMNS"] = "200";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

@@ -22,7 +22,7 @@ public sealed class FailpointsTests
     [InlineData("merge.manifest-written=1s")]
     public void A_malformed_value_is_an_error_that_names_the_variable_and_the_entry(string value)
     {
-        var error = Assert.Throws<InvalidOperationException>(() => Failpoints.Parse(value));
+        var error = Assert.Throws<FormatException>(() => Failpoints.Parse(value));
         Assert.Contains(Failpoints.Variable, error.Message);
         Assert.Contains(value, error.Message);
         Assert.Contains(Failpoints.MergeManifestWritten, error.Message); // the names that would be accepted
