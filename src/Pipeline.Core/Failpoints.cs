@@ -37,8 +37,8 @@ public static class Failpoints
     /// <exception cref="FormatException">as <see cref="Configure"/>.</exception>
     public static FrozenDictionary<string, int> Parse(string? value)
     {
-        var points = new Dictionary<string, int>(StringComparer.Ordinal);
         if (string.IsNullOrWhiteSpace(value)) return FrozenDictionary<string, int>.Empty;
+        var points = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (string entry in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             string[] pair = entry.Split('=', 2, StringSplitOptions.TrimEntries);

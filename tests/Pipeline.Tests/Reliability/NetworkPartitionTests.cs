@@ -68,11 +68,6 @@ public sealed class NetworkPartitionTests : IDisposable
     }
 
     /// <summary>
-    /// Waits until the leader (the coordinator, the lowest address) has moved every worker to Up, the membership that
-    /// keep-majority counts on the coordinator's side; a worker can already work while WeaklyUp, so commits alone do not
-    /// show it. (The workers learn the moves by gossip; should one decide on an older view, the tests restart it.)
-    /// </summary>
-    /// <summary>
     /// The resolver decides on what the failure detector has marked so far, and the nodes across a cut are marked one by
     /// one, seconds apart on a loaded machine. With the 3 s stable-after of the other fault tests, one run in four here
     /// decided with one worker of three unreachable ("1 of 4: keep the majority"), then the next, then won the last
@@ -91,6 +86,11 @@ public sealed class NetworkPartitionTests : IDisposable
                     || l.Contains("Down", StringComparison.Ordinal))
         .Select(l => l.Length > 300 ? l[..300] : l));
 
+    /// <summary>
+    /// Waits until the leader (the coordinator, the lowest address) has moved every worker to Up, the membership that
+    /// keep-majority counts on the coordinator's side; a worker can already work while WeaklyUp, so commits alone do not
+    /// show it. (The workers learn the moves by gossip; should one decide on an older view, the tests restart it.)
+    /// </summary>
     private static async Task WaitForUpAsync(FaultCluster cluster, PipelineProcess leader, (string Host, int Port)[] members)
     {
         foreach (var (host, port) in members)
