@@ -63,36 +63,39 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
     {
         if (settings.Workers < 1) throw new UserFacingException("--workers must be at least 1");
         var output = settings.Out ?? "pipeline-output";
-        var corpus = settings.Corpus;
-        if (corpus is null)
-        {
-            corpus = Path.Combine(output, "demo-corpus");
-            if (!File.Exists(Path.Combine(corpus, "train2017.json")))
-            {
-                AnsiConsole.MarkupLine($"No --corpus given: generating a small demo corpus in [bold]{Markup.Escape(corpus)}[/]");
-                SynthCommand.GenerateDemo(corpus);
-            }
-        }
-        else if (!Directory.Exists(corpus))
-        {
+        var corpus = settings.Corpus ?? Path.Combine(output, "demo-corpus");
+        if (settings.Corpus is not null && !Directory.Exists(corpus))
             throw new UserFacingException($"corpus folder {corpus} does not exist");
-        }
         var spec = settings.ToSpec(corpus, output) with { AllowNonEmptyOut = settings.AllowNonEmptyOut };
-        // refused at once, before a cluster starts, when another job or run owns the folder (the job takes the lock itself)
-        try
-        {
-            OutputLock.ThrowIfHeld(spec.Output);
-            OutputFolder.CheckOwnership(spec.Output, spec.AllowNonEmptyOut);
-        }
-        catch (Exception e) when (e is OutputInUseException or InvalidDataException)
-        {
-            throw new UserFacingException(e.Message);
-        }
         var threads = settings.Threads ?? Environment.ProcessorCount;
         var perWorker = Math.Max(1, threads / settings.Workers);
         var gpu = spec.Device == "cuda";
         var configFiles = settings.Config is null ? Array.Empty<string>() : [settings.Config];
         var logLevel = settings.Verbose ? Microsoft.Extensions.Logging.LogLevel.Debug : Microsoft.Extensions.Logging.LogLevel.Warning;
+        var firstNode = new NodeOptions
+        {
+            Coordinator = true, Worker = true, Local = true, ConfigFiles = configFiles, WorkerName = "worker-1", Gpu = gpu, Api = settings.Api,
+            DefaultsHocon = EmbeddedClusterHocon, MinimumLogLevel = logLevel,
+        };
+        // everything that can refuse the run is checked before the demo corpus is written into the folder: the folder's
+        // owner (another job or run holds it; files Pipeline did not write), the job's options and model, the nodes'
+        // configuration and environment. The job checks again itself and takes the lock.
+        try
+        {
+            OutputLock.ThrowIfHeld(spec.Output);
+            OutputFolder.CheckOwnership(spec.Output, spec.AllowNonEmptyOut);
+            JobServices.Validate(spec, corpusMustExist: false);
+        }
+        catch (Exception e) when (e is OutputInUseException or InvalidDataException)
+        {
+            throw new UserFacingException(e.Message);
+        }
+        PipelineNode.LoadCheckedConfig(firstNode);
+        if (settings.Corpus is null && !File.Exists(Path.Combine(corpus, "train2017.json")))
+        {
+            AnsiConsole.MarkupLine($"No --corpus given: generating a small demo corpus in [bold]{Markup.Escape(corpus)}[/]");
+            SynthCommand.GenerateDemo(corpus);
+        }
 
         using var stop = new StopSignals(() => StopReport(spec.Output));
         using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellation, stop.Token);
@@ -103,11 +106,7 @@ public sealed class RunCommand : AsyncCommand<RunCommand.Settings>
         {
             services.Add(JobServices.Create(perWorker));
             stop.OnHardExit = services[0].ReleaseOutputs;
-            var first = PipelineNode.Build(new NodeOptions
-            {
-                Coordinator = true, Worker = true, Local = true, ConfigFiles = configFiles, WorkerName = "worker-1", Gpu = gpu, Api = settings.Api,
-                DefaultsHocon = EmbeddedClusterHocon, MinimumLogLevel = logLevel,
-            }, services[0]);
+            var first = PipelineNode.Build(firstNode, services[0]);
             await first.StartAsync(running.Token);
             hosts.Add(first);
             var system = first.Services.GetRequiredService<ActorSystem>();

@@ -105,7 +105,14 @@ public static class PipelineNode
         return configured > 0 ? configured : Environment.ProcessorCount;
     }
 
-    public static IHost Build(NodeOptions options, IJobServices services)
+    /// <summary>
+    /// The node's layered HOCON (<see cref="LoadConfig"/>) with its failpoints set from the environment: what
+    /// <see cref="Build"/> starts from. A command that writes before it builds a node (`pipeline run`'s demo corpus) calls
+    /// it first, so a bad setting or variable is refused before anything is written.
+    /// </summary>
+    /// <exception cref="ConfigurationException">a variable or setting that does not parse; the message names it.</exception>
+    /// <exception cref="FileNotFoundException">a configuration file that does not exist.</exception>
+    public static Config LoadCheckedConfig(NodeOptions options)
     {
         var config = LoadConfig(options);
         try
@@ -116,6 +123,12 @@ public static class PipelineNode
         {
             throw new ConfigurationException(e.Message);
         }
+        return config;
+    }
+
+    public static IHost Build(NodeOptions options, IJobServices services)
+    {
+        var config = LoadCheckedConfig(options);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);

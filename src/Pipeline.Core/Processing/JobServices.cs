@@ -56,11 +56,12 @@ public sealed class JobServices : IJobServices, IAsyncDisposable
     }
 
     /// <summary>Checks a job's settings (<see cref="JobSpecRules"/>) and that what it names exists on this node, before
-    /// anything is planned; the message says what to change.</summary>
-    public static void Validate(JobSpec spec)
+    /// anything is planned; the message says what to change. Without <paramref name="corpusMustExist"/> the corpus folder
+    /// is left out: `pipeline run` checks the rest before it writes its demo corpus there.</summary>
+    public static void Validate(JobSpec spec, bool corpusMustExist = true)
     {
         JobSpecRules.ThrowIfInvalid(spec);
-        if (!Directory.Exists(spec.Corpus)) throw new InvalidDataException($"corpus folder {spec.Corpus} does not exist");
+        if (corpusMustExist && !Directory.Exists(spec.Corpus)) throw new InvalidDataException($"corpus folder {spec.Corpus} does not exist");
         ImageOptions(spec).Validate();
         var model = ResolveModelPath(spec);
         if (model is not null)

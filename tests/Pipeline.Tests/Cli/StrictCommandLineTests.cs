@@ -130,6 +130,38 @@ public sealed partial class StrictCommandLineTests : IDisposable
         Assert.DoesNotContain("   at ", result.Error);
     }
 
+    [Theory]
+    [InlineData("foreign file", "did not write (README.txt)")]
+    [InlineData("bad variable", "PIPELINE_LEASE must be a duration")]
+    [InlineData("bad failpoint", "PIPELINE_FAILPOINTS: 'merge.manifest-writen=1'")]
+    [InlineData("missing config", "configuration file")]
+    [InlineData("missing model", "model file")]
+    public async Task A_refused_run_without_corpus_writes_no_demo_corpus(string why, string expected)
+    {
+        var outDir = Path.Combine(_cwd, "out");
+        string[] args = ["run", "--out", outDir];
+        var environment = new Dictionary<string, string>();
+        switch (why)
+        {
+            case "foreign file":
+                Directory.CreateDirectory(outDir);
+                File.WriteAllText(Path.Combine(outDir, "README.txt"), "mine");
+                break;
+            case "bad variable": environment["PIPELINE_LEASE"] = "soon"; break;
+            case "bad failpoint": environment[Failpoints.Variable] = "merge.manifest-writen=1"; break;
+            case "missing config": args = [.. args, "--config", Path.Combine(_cwd, "nowhere.conf")]; break;
+            case "missing model": args = [.. args, "--model", Path.Combine(_cwd, "nowhere.onnx")]; break;
+        }
+        var result = await Pipeline(args, environment);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Error);
+        Assert.DoesNotContain("   at ", result.Error);
+        // the refusal comes before the demo corpus is generated into the folder: it holds what it held
+        Assert.DoesNotContain("demo corpus", result.Output);
+        if (why == "foreign file") Assert.Equal(["README.txt"], Directory.GetFileSystemEntries(outDir).Select(Path.GetFileName));
+        else Assert.Empty(Directory.EnumerateFileSystemEntries(_cwd));
+    }
+
     [GeneratedRegex(@"^\s{4,}(?:-\w, )?(?<name>--[\w-]+)(?: <[^>]+>)?\s*(?<text>.*)$")]
     private static partial Regex OptionLine();
 
